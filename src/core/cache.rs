@@ -1,0 +1,386 @@
+//! The per-account, per-project result cache: key scheme, schema, freshness, and a [`Store`]
+//! trait that localStorage (and tests) implement.
+//!
+//! A cached result can never outlive the identity it describes: the key holds the account's
+//! stable ID, the project and the plan fingerprint, so a switch of any of them is a miss. Only
+//! complete, error-free findings are written, and the token is never part of an entry.
+
+use super::check::Findings;
+use super::names::ProjectId;
+use super::plan::Plan;
+use super::verdict::{verdicts, Verdict};
+use serde::{Deserialize, Serialize};
+
+/// Version of the entry layout; entries of another version are dropped.
+pub const SCHEMA_VERSION: u32 = 1;
+/// Prefix of every key this app writes.
+pub const KEY_PREFIX: &str = "gcp-preflight/v1/";
+/// How long a result is trusted: IAM changes propagate in minutes, so minutes, not days.
+pub const DEFAULT_TTL_MS: u64 = 10 * 60 * 1000;
+/// Most entries kept; the oldest go first.
+pub const MAX_ENTRIES: usize = 50;
+
+/// Identifies one cached result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CacheKey {
+    /// tokeninfo `sub`.
+    pub account_id: String,
+    /// The project.
+    pub project: ProjectId,
+    /// The plan fingerprint.
+    pub fingerprint: String,
+}
+
+impl CacheKey {
+    /// The key for `plan` checked as `account_id`.
+    pub fn new(account_id: &str, plan: &Plan) -> Self {
+        CacheKey {
+            account_id: account_id.to_owned(),
+            project: plan.project.clone(),
+            fingerprint: plan.fingerprint.clone(),
+        }
+    }
+
+    /// `gcp-preflight/v1/<account>/<project>/<fingerprint>`.
+    pub fn storage_key(&self) -> String {
+        format!(
+            "{KEY_PREFIX}{}/{}/{}",
+            self.account_id,
+            self.project.as_str(),
+            self.fingerprint
+        )
+    }
+}
+
+/// One stored result. Never holds the token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheEntry {
+    /// [`SCHEMA_VERSION`] when written.
+    pub schema: u32,
+    /// When the check finished (ms since the epoch).
+    pub checked_at_ms: u64,
+    /// When it stops being fresh.
+    pub expires_at_ms: u64,
+    /// The account's stable ID (must match the key).
+    pub account_id: String,
+    /// For display.
+    pub account_email: Option<String>,
+    /// The project (must match the key).
+    pub project: ProjectId,
+    /// The plan fingerprint (must match the key).
+    pub fingerprint: String,
+    /// What was found.
+    pub findings: Findings,
+}
+
+impl CacheEntry {
+    /// Builds an entry, or `None` when the findings hold an error (never cached).
+    pub fn new(
+        key: &CacheKey,
+        email: Option<String>,
+        findings: &Findings,
+        now_ms: u64,
+        ttl_ms: u64,
+    ) -> Option<Self> {
+        findings.is_complete().then(|| CacheEntry {
+            schema: SCHEMA_VERSION,
+            checked_at_ms: now_ms,
+            expires_at_ms: now_ms.saturating_add(ttl_ms),
+            account_id: key.account_id.clone(),
+            account_email: email,
+            project: key.project.clone(),
+            fingerprint: key.fingerprint.clone(),
+            findings: findings.clone(),
+        })
+    }
+
+    /// The verdicts, recomputed from the findings with the current rules.
+    pub fn verdicts(&self, plan: &Plan) -> Vec<Verdict> {
+        verdicts(plan, &self.findings)
+    }
+
+    /// Age in whole minutes at `now_ms`.
+    pub fn age_minutes(&self, now_ms: u64) -> u64 {
+        now_ms.saturating_sub(self.checked_at_ms) / 60_000
+    }
+}
+
+/// "less than a minute ago", "1 minute ago", "7 minutes ago".
+pub fn describe_age(minutes: u64) -> String {
+    match minutes {
+        0 => "less than a minute ago".into(),
+        1 => "1 minute ago".into(),
+        n => format!("{n} minutes ago"),
+    }
+}
+
+/// Why a write failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreError {
+    /// The storage is full (even after pruning).
+    QuotaExceeded,
+    /// Storage is unavailable (private mode, disabled by policy).
+    Unavailable(String),
+}
+
+/// A string key-value store (localStorage in the browser).
+pub trait Store {
+    /// Reads a value.
+    fn get(&self, key: &str) -> Option<String>;
+    /// Writes a value.
+    fn set(&self, key: &str, value: &str) -> Result<(), StoreError>;
+    /// Deletes a value.
+    fn remove(&self, key: &str);
+    /// Every key currently stored.
+    fn keys(&self) -> Vec<String>;
+}
+
+/// What a look-up found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// A fresh entry.
+    Fresh(Box<CacheEntry>),
+    /// Nothing usable (absent, expired, corrupt or of another schema; the latter are removed).
+    Miss,
+}
+
+/// Reads the entry for `key`; drops expired, corrupt, old-schema and mismatched entries.
+pub fn lookup(store: &impl Store, key: &CacheKey, now_ms: u64) -> Lookup {
+    let storage_key = key.storage_key();
+    let Some(text) = store.get(&storage_key) else {
+        return Lookup::Miss;
+    };
+    match serde_json::from_str::<CacheEntry>(&text) {
+        Ok(entry)
+            if entry.schema == SCHEMA_VERSION
+                && entry.account_id == key.account_id
+                && entry.project == key.project
+                && entry.fingerprint == key.fingerprint
+                && entry.checked_at_ms <= now_ms
+                && now_ms < entry.expires_at_ms =>
+        {
+            Lookup::Fresh(Box::new(entry))
+        }
+        _ => {
+            store.remove(&storage_key);
+            Lookup::Miss
+        }
+    }
+}
+
+/// Removes every expired or unreadable entry of ours, and the oldest beyond [`MAX_ENTRIES`].
+pub fn prune(store: &impl Store, now_ms: u64) {
+    let mut live: Vec<(u64, String)> = Vec::new();
+    for key in store.keys().into_iter().filter(|k| k.starts_with(KEY_PREFIX)) {
+        let entry = store
+            .get(&key)
+            .and_then(|text| serde_json::from_str::<CacheEntry>(&text).ok());
+        match entry {
+            Some(e) if e.schema == SCHEMA_VERSION && now_ms < e.expires_at_ms => {
+                live.push((e.checked_at_ms, key))
+            }
+            _ => store.remove(&key),
+        }
+    }
+    live.sort();
+    let excess = live.len().saturating_sub(MAX_ENTRIES);
+    for (_, key) in live.into_iter().take(excess) {
+        store.remove(&key);
+    }
+}
+
+/// Writes `entry`; when storage is full, prunes and tries once more.
+pub fn save(
+    store: &impl Store,
+    key: &CacheKey,
+    entry: &CacheEntry,
+    now_ms: u64,
+) -> Result<(), StoreError> {
+    let text = serde_json::to_string(entry).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    match store.set(&key.storage_key(), &text) {
+        Err(StoreError::QuotaExceeded) => {
+            prune(store, now_ms);
+            store.set(&key.storage_key(), &text)
+        }
+        other => other,
+    }
+}
+
+/// Removes every entry of ours (the "forget" action).
+pub fn clear(store: &impl Store) {
+    for key in store.keys().into_iter().filter(|k| k.starts_with(KEY_PREFIX)) {
+        store.remove(&key);
+    }
+}
+
+/// An in-memory [`Store`] for tests and for browsers without storage.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    entries: std::cell::RefCell<std::collections::BTreeMap<String, String>>,
+    /// Total bytes allowed (keys + values); `None` = unlimited.
+    pub quota: Option<usize>,
+}
+
+impl Store for MemoryStore {
+    fn get(&self, key: &str) -> Option<String> {
+        self.entries.borrow().get(key).cloned()
+    }
+    fn set(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        let mut entries = self.entries.borrow_mut();
+        if let Some(quota) = self.quota {
+            let used: usize = entries
+                .iter()
+                .filter(|(k, _)| k.as_str() != key)
+                .map(|(k, v)| k.len() + v.len())
+                .sum();
+            if used + key.len() + value.len() > quota {
+                return Err(StoreError::QuotaExceeded);
+            }
+        }
+        entries.insert(key.to_owned(), value.to_owned());
+        Ok(())
+    }
+    fn remove(&self, key: &str) {
+        self.entries.borrow_mut().remove(key);
+    }
+    fn keys(&self) -> Vec<String> {
+        self.entries.borrow().keys().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::check::PermissionFinding;
+    use crate::core::google_error::ApiError;
+    use crate::core::plan::PlanInput;
+
+    fn plan(project: &str) -> Plan {
+        Plan::build(ProjectId::parse(project).unwrap(), &PlanInput::default())
+    }
+
+    fn complete(plan: &Plan) -> Findings {
+        let mut f = Findings::default();
+        for p in plan.permissions() {
+            f.project.insert(p, PermissionFinding::Held);
+        }
+        f
+    }
+
+    #[test]
+    fn key_scheme() {
+        let p = plan("my-project");
+        let key = CacheKey::new("1234", &p);
+        assert_eq!(
+            key.storage_key(),
+            format!("gcp-preflight/v1/1234/my-project/{}", p.fingerprint)
+        );
+    }
+
+    #[test]
+    fn fresh_then_stale() {
+        let store = MemoryStore::default();
+        let p = plan("my-project");
+        let key = CacheKey::new("1", &p);
+        let entry = CacheEntry::new(&key, Some("a@example.com".into()), &complete(&p), 1_000, DEFAULT_TTL_MS).unwrap();
+        save(&store, &key, &entry, 1_000).unwrap();
+        assert!(matches!(lookup(&store, &key, 1_000 + 60_000), Lookup::Fresh(_)));
+        assert_eq!(lookup(&store, &key, 1_000 + DEFAULT_TTL_MS), Lookup::Miss);
+        assert!(store.keys().is_empty(), "a stale entry is removed");
+    }
+
+    #[test]
+    fn other_account_project_or_plan_is_a_miss() {
+        let store = MemoryStore::default();
+        let p = plan("my-project");
+        let key = CacheKey::new("1", &p);
+        let entry = CacheEntry::new(&key, None, &complete(&p), 0, DEFAULT_TTL_MS).unwrap();
+        save(&store, &key, &entry, 0).unwrap();
+        assert_eq!(lookup(&store, &CacheKey::new("2", &p), 5), Lookup::Miss);
+        assert_eq!(lookup(&store, &CacheKey::new("1", &plan("other-proj")), 5), Lookup::Miss);
+        let other_plan = Plan::build(
+            p.project.clone(),
+            &PlanInput { options: crate::core::catalog::Options { tpus: true, ..Default::default() }, ..Default::default() },
+        );
+        assert_eq!(lookup(&store, &CacheKey::new("1", &other_plan), 5), Lookup::Miss);
+        assert!(matches!(lookup(&store, &key, 5), Lookup::Fresh(_)));
+    }
+
+    #[test]
+    fn errors_are_never_cached() {
+        let p = plan("my-project");
+        let mut f = complete(&p);
+        let first = f.project.keys().next().unwrap().clone();
+        f.project.insert(first, PermissionFinding::Error { error: ApiError::Network { detail: "offline".into() } });
+        assert!(CacheEntry::new(&CacheKey::new("1", &p), None, &f, 0, DEFAULT_TTL_MS).is_none());
+    }
+
+    #[test]
+    fn corrupt_old_and_tampered_entries_are_dropped() {
+        let store = MemoryStore::default();
+        let p = plan("my-project");
+        let key = CacheKey::new("1", &p);
+        for bad in ["{not json", "null", "{\"schema\":0}", ""] {
+            store.set(&key.storage_key(), bad).unwrap();
+            assert_eq!(lookup(&store, &key, 0), Lookup::Miss);
+            assert!(store.get(&key.storage_key()).is_none());
+        }
+        let mut entry = CacheEntry::new(&key, None, &complete(&p), 0, DEFAULT_TTL_MS).unwrap();
+        entry.schema = SCHEMA_VERSION + 1;
+        store.set(&key.storage_key(), &serde_json::to_string(&entry).unwrap()).unwrap();
+        assert_eq!(lookup(&store, &key, 1), Lookup::Miss);
+        // An entry copied under another account's key does not answer for it.
+        entry.schema = SCHEMA_VERSION;
+        entry.account_id = "2".into();
+        store.set(&key.storage_key(), &serde_json::to_string(&entry).unwrap()).unwrap();
+        assert_eq!(lookup(&store, &key, 1), Lookup::Miss);
+        // A permission name that fails validation makes the entry unreadable, not a panic.
+        let text = serde_json::to_string(&CacheEntry::new(&key, None, &complete(&p), 0, DEFAULT_TTL_MS).unwrap())
+            .unwrap()
+            .replace("compute.disks.list", "not a permission");
+        store.set(&key.storage_key(), &text).unwrap();
+        assert_eq!(lookup(&store, &key, 1), Lookup::Miss);
+    }
+
+    #[test]
+    fn full_store_prunes_then_fails_cleanly() {
+        let p = plan("my-project");
+        let key = CacheKey::new("1", &p);
+        let entry = CacheEntry::new(&key, None, &complete(&p), 100, DEFAULT_TTL_MS).unwrap();
+        let size = serde_json::to_string(&entry).unwrap().len() + key.storage_key().len();
+        let store = MemoryStore { quota: Some(size + 10), ..Default::default() };
+        // An expired entry fills the store; saving prunes it and succeeds.
+        let old_key = CacheKey::new("9", &p);
+        let old = CacheEntry::new(&old_key, None, &complete(&p), 0, 1).unwrap();
+        store.entries.borrow_mut().insert(old_key.storage_key(), serde_json::to_string(&old).unwrap());
+        save(&store, &key, &entry, 100).unwrap();
+        assert_eq!(store.keys(), [key.storage_key()]);
+        let tiny = MemoryStore { quota: Some(10), ..Default::default() };
+        assert_eq!(save(&tiny, &key, &entry, 100), Err(StoreError::QuotaExceeded));
+    }
+
+    #[test]
+    fn prune_keeps_newest_and_foreign_keys() {
+        let store = MemoryStore::default();
+        store.set("someone-else", "x").unwrap();
+        let p = plan("my-project");
+        for i in 0..(MAX_ENTRIES as u64 + 5) {
+            let key = CacheKey::new(&i.to_string(), &p);
+            let e = CacheEntry::new(&key, None, &complete(&p), i, DEFAULT_TTL_MS).unwrap();
+            save(&store, &key, &e, i).unwrap();
+        }
+        prune(&store, 100);
+        assert_eq!(store.keys().len(), MAX_ENTRIES + 1);
+        assert!(store.get("someone-else").is_some());
+        assert!(store.get(&CacheKey::new("0", &p).storage_key()).is_none());
+        clear(&store);
+        assert_eq!(store.keys(), ["someone-else"]);
+    }
+
+    #[test]
+    fn ages() {
+        assert_eq!(describe_age(0), "less than a minute ago");
+        assert_eq!(describe_age(1), "1 minute ago");
+        assert_eq!(describe_age(7), "7 minutes ago");
+    }
+}

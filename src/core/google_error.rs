@@ -1,0 +1,523 @@
+//! Google's error bodies, parsed into one typed error that keeps everything Google said.
+//!
+//! Google answers errors in the AIP-193 shape `{"error":{code,message,status,details[]}}` where
+//! `details` may carry an `ErrorInfo` (reason, domain, metadata) and `Help` links; Cloud Storage
+//! and older APIs use the legacy `errors[{reason,message}]` list instead or as well. tokeninfo has
+//! its own OAuth shape, `{"error":"invalid_token","error_description":…}`.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// What kind of failure an error is; decides the message and whether to retry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The token has expired.
+    TokenExpired,
+    /// The token is not a valid OAuth access token (revoked, mistyped, an API key, …).
+    TokenInvalid,
+    /// The token lacks the OAuth scope this API needs.
+    ScopeInsufficient,
+    /// An API is disabled in the consumer project named by Google.
+    ServiceDisabled {
+        /// e.g. `cloudresourcemanager.googleapis.com`.
+        service: String,
+        /// The project whose API is off, e.g. `projects/606999393380`.
+        consumer: String,
+        /// Where to turn it on.
+        activation_url: Option<String>,
+    },
+    /// Billing is disabled on the consumer project.
+    BillingDisabled,
+    /// 403 without a more specific reason: no access, or the resource does not exist.
+    PermissionDenied,
+    /// 404.
+    NotFound,
+    /// 429 / `RESOURCE_EXHAUSTED`.
+    RateLimited,
+    /// 5xx.
+    ServerError,
+    /// 400 that is not about a single permission.
+    InvalidArgument,
+    /// 400 naming one permission that cannot be tested on this resource.
+    PermissionNotTestable {
+        /// The permission Google named.
+        permission: String,
+    },
+    /// Anything else.
+    Other,
+}
+
+/// An error response from Google, with its body parsed and kept.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoogleError {
+    /// HTTP status of the response.
+    pub http_status: u16,
+    /// `error.status`, e.g. `PERMISSION_DENIED`, when given.
+    pub status: Option<String>,
+    /// `error.message` (or tokeninfo's `error_description`).
+    pub message: String,
+    /// `ErrorInfo.reason` or, failing that, the first legacy `errors[].reason`.
+    pub reason: Option<String>,
+    /// `ErrorInfo.domain`.
+    pub domain: Option<String>,
+    /// `ErrorInfo.metadata`.
+    pub metadata: BTreeMap<String, String>,
+    /// `Help.links[].url`.
+    pub help_links: Vec<String>,
+    /// The classification.
+    pub kind: ErrorKind,
+}
+
+/// Why a request produced no usable answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ApiError {
+    /// No HTTP response: offline, DNS, TLS or CORS.
+    Network {
+        /// What the browser said.
+        detail: String,
+    },
+    /// Google answered with an error.
+    Google(GoogleError),
+    /// A response we could not read (not JSON, or not the documented shape).
+    Malformed {
+        /// HTTP status.
+        http_status: u16,
+        /// What was wrong.
+        detail: String,
+    },
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    error: ErrorField,
+    error_description: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ErrorField {
+    Status(StatusBody),
+    OAuth(String),
+}
+
+#[derive(Deserialize, Default)]
+struct StatusBody {
+    #[serde(default)]
+    message: String,
+    status: Option<String>,
+    #[serde(default)]
+    errors: Vec<LegacyError>,
+    #[serde(default)]
+    details: Vec<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct LegacyError {
+    reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ErrorInfo {
+    reason: Option<String>,
+    domain: Option<String>,
+    #[serde(default)]
+    metadata: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct Help {
+    #[serde(default)]
+    links: Vec<HelpLink>,
+}
+
+#[derive(Deserialize)]
+struct HelpLink {
+    url: String,
+}
+
+const ERROR_INFO: &str = "type.googleapis.com/google.rpc.ErrorInfo";
+const HELP: &str = "type.googleapis.com/google.rpc.Help";
+
+impl GoogleError {
+    /// Parses an error response. Returns [`ApiError::Malformed`] when the body is not one of
+    /// Google's error shapes, so a proxy's HTML page is never mistaken for an answer.
+    pub fn from_response(http_status: u16, body: &str) -> ApiError {
+        let envelope: Envelope = match serde_json::from_str(body) {
+            Ok(e) => e,
+            Err(_) => {
+                return ApiError::Malformed {
+                    http_status,
+                    detail: format!("HTTP {http_status} with a body that is not a Google error"),
+                }
+            }
+        };
+        let mut error = GoogleError {
+            http_status,
+            status: None,
+            message: String::new(),
+            reason: None,
+            domain: None,
+            metadata: BTreeMap::new(),
+            help_links: Vec::new(),
+            kind: ErrorKind::Other,
+        };
+        match envelope.error {
+            ErrorField::OAuth(code) => {
+                error.message = envelope.error_description.unwrap_or_default();
+                error.reason = Some(code);
+            }
+            ErrorField::Status(body) => {
+                error.message = body.message;
+                error.status = body.status;
+                for detail in body.details {
+                    match detail.get("@type").and_then(|t| t.as_str()) {
+                        Some(ERROR_INFO) => {
+                            if let Ok(info) = serde_json::from_value::<ErrorInfo>(detail) {
+                                error.reason = info.reason;
+                                error.domain = info.domain;
+                                error.metadata = info.metadata;
+                            }
+                        }
+                        Some(HELP) => {
+                            if let Ok(help) = serde_json::from_value::<Help>(detail) {
+                                error.help_links.extend(help.links.into_iter().map(|l| l.url));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                if error.reason.is_none() {
+                    error.reason = body.errors.into_iter().find_map(|e| e.reason);
+                }
+            }
+        }
+        error.kind = error.classify();
+        ApiError::Google(error)
+    }
+
+    fn classify(&self) -> ErrorKind {
+        let reason = self.reason.as_deref().unwrap_or("");
+        match reason {
+            "ACCESS_TOKEN_EXPIRED" => return ErrorKind::TokenExpired,
+            "ACCESS_TOKEN_TYPE_UNSUPPORTED" | "CREDENTIALS_MISSING" | "invalid_token"
+            | "authError" => return ErrorKind::TokenInvalid,
+            "ACCESS_TOKEN_SCOPE_INSUFFICIENT" | "insufficientPermissions" => {
+                return ErrorKind::ScopeInsufficient
+            }
+            "SERVICE_DISABLED" | "accessNotConfigured" => {
+                let service = self
+                    .metadata
+                    .get("service")
+                    .cloned()
+                    .or_else(|| service_from_message(&self.message))
+                    .unwrap_or_default();
+                let consumer = self
+                    .metadata
+                    .get("consumer")
+                    .cloned()
+                    .or_else(|| {
+                        project_from_message(&self.message).map(|n| format!("projects/{n}"))
+                    })
+                    .unwrap_or_default();
+                let activation_url = self
+                    .metadata
+                    .get("activationUrl")
+                    .cloned()
+                    .or_else(|| self.help_links.first().cloned());
+                return ErrorKind::ServiceDisabled {
+                    service,
+                    consumer,
+                    activation_url,
+                };
+            }
+            "BILLING_DISABLED" => return ErrorKind::BillingDisabled,
+            "RATE_LIMIT_EXCEEDED" | "rateLimitExceeded" | "userRateLimitExceeded" => {
+                return ErrorKind::RateLimited
+            }
+            _ => {}
+        }
+        if self.http_status == 400 {
+            if let Some(permission) = untestable_permission(&self.message) {
+                return ErrorKind::PermissionNotTestable { permission };
+            }
+            return ErrorKind::InvalidArgument;
+        }
+        match self.http_status {
+            401 => ErrorKind::TokenInvalid,
+            403 => ErrorKind::PermissionDenied,
+            404 => ErrorKind::NotFound,
+            429 => ErrorKind::RateLimited,
+            500..=599 => ErrorKind::ServerError,
+            _ => ErrorKind::Other,
+        }
+    }
+}
+
+/// `Permission X is not valid for this resource.` (Resource Manager) or
+/// `X is not a valid Google Cloud Storage permission.` (Cloud Storage) → `X`.
+fn untestable_permission(message: &str) -> Option<String> {
+    let message = message.trim();
+    let name = if let Some(rest) = message.strip_prefix("Permission ") {
+        rest.strip_suffix(" is not valid for this resource.")?
+    } else {
+        message.strip_suffix(" is not a valid Google Cloud Storage permission.")?
+    };
+    (!name.is_empty() && !name.contains(' ')).then(|| name.trim_matches('\'').to_owned())
+}
+
+/// `…/apis/api/<service>/overview?project=N…` in a legacy SERVICE_DISABLED message.
+fn service_from_message(message: &str) -> Option<String> {
+    let start = message.find("/apis/api/")? + "/apis/api/".len();
+    let rest = &message[start..];
+    Some(rest[..rest.find('/')?].to_owned())
+}
+
+fn project_from_message(message: &str) -> Option<String> {
+    let start = message.find("project=")? + "project=".len();
+    let digits: String = message[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    (!digits.is_empty()).then_some(digits)
+}
+
+impl ApiError {
+    /// The parsed Google error, if there is one.
+    pub fn google(&self) -> Option<&GoogleError> {
+        match self {
+            ApiError::Google(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The classification, if Google answered.
+    pub fn kind(&self) -> Option<&ErrorKind> {
+        self.google().map(|e| &e.kind)
+    }
+
+    /// Whether repeating the same request later may succeed (rate limits and server errors).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self.kind(),
+            Some(ErrorKind::RateLimited) | Some(ErrorKind::ServerError)
+        )
+    }
+
+    /// Whether the token itself is unusable, so that no other answer can be trusted.
+    pub fn is_token_problem(&self) -> bool {
+        matches!(
+            self.kind(),
+            Some(ErrorKind::TokenExpired) | Some(ErrorKind::TokenInvalid)
+        )
+    }
+}
+
+impl fmt::Display for ApiError {
+    /// One sentence a user can act on; Google's own message follows where it adds something.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let google = match self {
+            ApiError::Network { detail } => {
+                return write!(
+                    f,
+                    "Could not reach Google ({detail}). Check your connection; a browser extension or proxy blocking googleapis.com, or a CORS failure, looks the same from here."
+                )
+            }
+            ApiError::Malformed {
+                http_status,
+                detail,
+            } => {
+                return write!(
+                    f,
+                    "Google's answer could not be read (HTTP {http_status}): {detail}."
+                )
+            }
+            ApiError::Google(e) => e,
+        };
+        match &google.kind {
+            ErrorKind::TokenExpired => f.write_str(
+                "The access token has expired. Get a new one with `gcloud auth print-access-token` and paste it again.",
+            ),
+            ErrorKind::TokenInvalid => f.write_str(
+                "The access token is not valid (mistyped, revoked or expired). Get a new one with `gcloud auth print-access-token`.",
+            ),
+            ErrorKind::ScopeInsufficient => f.write_str(
+                "The token lacks the OAuth scope this check needs: it must include https://www.googleapis.com/auth/cloud-platform (or cloud-platform.read-only). Tokens from `gcloud auth print-access-token` have it.",
+            ),
+            ErrorKind::ServiceDisabled {
+                service,
+                consumer,
+                activation_url,
+            } => {
+                let consumer = consumer.strip_prefix("projects/").unwrap_or(consumer);
+                write!(
+                    f,
+                    "The API {service} is disabled in project {consumer}. Enable it with `gcloud services enable {service} --project {consumer}`"
+                )?;
+                if let Some(url) = activation_url {
+                    write!(f, " or at {url}")?;
+                }
+                f.write_str(", wait a minute, and re-check.")
+            }
+            ErrorKind::BillingDisabled => {
+                write!(f, "Billing is disabled for the project Google charged this request to: {}", google.message)
+            }
+            ErrorKind::PermissionDenied => write!(
+                f,
+                "Permission denied: the project does not exist or this account cannot see it. ({})",
+                google.message
+            ),
+            ErrorKind::NotFound => write!(f, "Not found: {}", google.message),
+            ErrorKind::RateLimited => f.write_str(
+                "Google rate-limited these requests (HTTP 429), even after retrying. Wait a minute and re-check.",
+            ),
+            ErrorKind::ServerError => write!(
+                f,
+                "Google had a server error (HTTP {}), even after retrying: {}",
+                google.http_status, google.message
+            ),
+            ErrorKind::InvalidArgument => write!(f, "Google refused the request: {}", google.message),
+            ErrorKind::PermissionNotTestable { permission } => {
+                write!(f, "{permission} cannot be tested on this resource.")
+            }
+            ErrorKind::Other => write!(
+                f,
+                "Google answered HTTP {}: {}",
+                google.http_status, google.message
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn google(status: u16, body: &str) -> GoogleError {
+        match GoogleError::from_response(status, body) {
+            ApiError::Google(e) => e,
+            other => panic!("expected a Google error, got {other:?}"),
+        }
+    }
+
+    const EXPIRED: &str = r#"{"error":{"code":401,"message":"Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.","status":"UNAUTHENTICATED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"ACCESS_TOKEN_EXPIRED","domain":"googleapis.com","metadata":{"service":"cloudresourcemanager.googleapis.com","method":"google.cloudresourcemanager.v1.Projects.TestIamPermissions"}}]}}"#;
+
+    #[test]
+    fn expired_token() {
+        let e = google(401, EXPIRED);
+        assert_eq!(e.kind, ErrorKind::TokenExpired);
+        assert_eq!(e.status.as_deref(), Some("UNAUTHENTICATED"));
+        assert_eq!(e.metadata["service"], "cloudresourcemanager.googleapis.com");
+        assert!(ApiError::Google(e).is_token_problem());
+    }
+
+    #[test]
+    fn unsupported_token_type_and_bare_401() {
+        let body = r#"{"error":{"code":401,"message":"Request had invalid authentication credentials.","status":"UNAUTHENTICATED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"ACCESS_TOKEN_TYPE_UNSUPPORTED","domain":"googleapis.com"}]}}"#;
+        assert_eq!(google(401, body).kind, ErrorKind::TokenInvalid);
+        let bare = r#"{"error":{"code":401,"message":"x","status":"UNAUTHENTICATED"}}"#;
+        assert_eq!(google(401, bare).kind, ErrorKind::TokenInvalid);
+    }
+
+    #[test]
+    fn tokeninfo_invalid_token() {
+        let e = google(400, r#"{"error":"invalid_token","error_description":"Invalid Value"}"#);
+        assert_eq!(e.kind, ErrorKind::TokenInvalid);
+        assert_eq!(e.message, "Invalid Value");
+    }
+
+    #[test]
+    fn insufficient_scope_modern_and_legacy() {
+        let body = r#"{"error":{"code":403,"message":"Request had insufficient authentication scopes.","errors":[{"message":"Insufficient Permission","domain":"global","reason":"insufficientPermissions"}],"status":"PERMISSION_DENIED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"ACCESS_TOKEN_SCOPE_INSUFFICIENT","domain":"googleapis.com","metadata":{"service":"cloudresourcemanager.googleapis.com"}}]}}"#;
+        assert_eq!(google(403, body).kind, ErrorKind::ScopeInsufficient);
+        let legacy = r#"{"error":{"code":403,"message":"Insufficient Permission","errors":[{"reason":"insufficientPermissions"}]}}"#;
+        assert_eq!(google(403, legacy).kind, ErrorKind::ScopeInsufficient);
+    }
+
+    #[test]
+    fn service_disabled_names_service_and_consumer() {
+        let body = r#"{"error":{"code":403,"message":"Cloud Resource Manager API has not been used in project 606999393380 before or it is disabled.","status":"PERMISSION_DENIED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"SERVICE_DISABLED","domain":"googleapis.com","metadata":{"consumer":"projects/606999393380","service":"cloudresourcemanager.googleapis.com","containerInfo":"606999393380","serviceTitle":"Cloud Resource Manager API","activationUrl":"https://console.developers.google.com/apis/api/cloudresourcemanager.googleapis.com/overview?project=606999393380"}},{"@type":"type.googleapis.com/google.rpc.LocalizedMessage","locale":"en-US","message":"x"},{"@type":"type.googleapis.com/google.rpc.Help","links":[{"description":"Google developers console API activation","url":"https://console.developers.google.com/apis/api/cloudresourcemanager.googleapis.com/overview?project=606999393380"}]}]}}"#;
+        let e = google(403, body);
+        let ErrorKind::ServiceDisabled {
+            service, consumer, ..
+        } = &e.kind
+        else {
+            panic!("{:?}", e.kind)
+        };
+        assert_eq!(service, "cloudresourcemanager.googleapis.com");
+        assert_eq!(consumer, "projects/606999393380");
+        assert_eq!(e.help_links.len(), 1);
+        let text = ApiError::Google(e).to_string();
+        assert!(text.contains("gcloud services enable cloudresourcemanager.googleapis.com --project 606999393380"));
+    }
+
+    #[test]
+    fn legacy_service_disabled_message_only() {
+        let body = r#"{"error":{"code":403,"message":"Service Usage API has not been used in project 42 before or it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/serviceusage.googleapis.com/overview?project=42 then retry.","errors":[{"reason":"accessNotConfigured"}]}}"#;
+        let ErrorKind::ServiceDisabled {
+            service, consumer, ..
+        } = google(403, body).kind
+        else {
+            panic!()
+        };
+        assert_eq!(service, "serviceusage.googleapis.com");
+        assert_eq!(consumer, "projects/42");
+    }
+
+    #[test]
+    fn project_not_visible() {
+        let body = r#"{"error":{"code":403,"message":"The caller does not have permission","status":"PERMISSION_DENIED"}}"#;
+        assert_eq!(google(403, body).kind, ErrorKind::PermissionDenied);
+    }
+
+    #[test]
+    fn untestable_permission_crm_and_storage() {
+        let crm = r#"{"error":{"code":400,"message":"Permission resourcemanager.projects.create is not valid for this resource.","status":"INVALID_ARGUMENT"}}"#;
+        assert_eq!(
+            google(400, crm).kind,
+            ErrorKind::PermissionNotTestable {
+                permission: "resourcemanager.projects.create".into()
+            }
+        );
+        let gcs = r#"{"error":{"code":400,"message":"logging.buckets.get is not a valid Google Cloud Storage permission.","errors":[{"message":"logging.buckets.get is not a valid Google Cloud Storage permission.","domain":"global","reason":"invalid"}]}}"#;
+        let e = google(400, gcs);
+        assert_eq!(e.reason.as_deref(), Some("invalid"));
+        assert_eq!(
+            e.kind,
+            ErrorKind::PermissionNotTestable {
+                permission: "logging.buckets.get".into()
+            }
+        );
+        let other = r#"{"error":{"code":400,"message":"Request contains an invalid argument.","status":"INVALID_ARGUMENT"}}"#;
+        assert_eq!(google(400, other).kind, ErrorKind::InvalidArgument);
+    }
+
+    #[test]
+    fn rate_limit_and_server_errors_are_transient() {
+        let body = r#"{"error":{"code":429,"message":"Quota exceeded","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"RATE_LIMIT_EXCEEDED","domain":"googleapis.com","metadata":{"consumer":"projects/764086051850","quota_metric":"cloudresourcemanager.googleapis.com/read_requests"}}]}}"#;
+        assert!(GoogleError::from_response(429, body).is_transient());
+        let e = GoogleError::from_response(503, r#"{"error":{"code":503,"message":"unavailable","status":"UNAVAILABLE"}}"#);
+        assert!(e.is_transient());
+        assert_eq!(e.kind(), Some(&ErrorKind::ServerError));
+    }
+
+    #[test]
+    fn non_google_bodies_are_malformed() {
+        for body in ["<html>Bad gateway</html>", "", "{\"foo\":1}", "[1,2]"] {
+            assert!(matches!(
+                GoogleError::from_response(502, body),
+                ApiError::Malformed { http_status: 502, .. }
+            ));
+        }
+    }
+
+    #[test]
+    fn serialises_for_reports() {
+        let e = GoogleError::from_response(401, EXPIRED);
+        let json = serde_json::to_string(&e).unwrap();
+        assert!(json.contains("\"kind\":\"token_expired\""));
+        assert_eq!(serde_json::from_str::<ApiError>(&json).unwrap(), e);
+    }
+}

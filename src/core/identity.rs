@@ -1,0 +1,128 @@
+//! Who a token belongs to, from Google's tokeninfo answer.
+
+use super::google_error::ApiError;
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// The scope every check needs (or its read-only variant).
+pub const CLOUD_PLATFORM: &str = "https://www.googleapis.com/auth/cloud-platform";
+/// The read-only variant of [`CLOUD_PLATFORM`], enough for every test this app makes.
+pub const CLOUD_PLATFORM_READ_ONLY: &str =
+    "https://www.googleapis.com/auth/cloud-platform.read-only";
+
+/// The account behind a token, as tokeninfo describes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// Google's stable account ID (`sub`); absent when the token lacks the email scope.
+    pub account_id: Option<String>,
+    /// The account email, when the token carries the email scope.
+    pub email: Option<String>,
+    /// When the token expires, in milliseconds since the Unix epoch.
+    pub expires_at_ms: Option<u64>,
+    /// The OAuth scopes granted to the token.
+    pub scopes: Vec<String>,
+    /// The OAuth client that minted the token (`azp`), e.g. gcloud's.
+    pub client_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TokenInfo {
+    sub: Option<String>,
+    email: Option<String>,
+    #[serde(default, deserialize_with = "lenient_u64")]
+    exp: Option<u64>,
+    #[serde(default, deserialize_with = "lenient_u64")]
+    expires_in: Option<u64>,
+    #[serde(default)]
+    scope: String,
+    azp: Option<String>,
+}
+
+/// tokeninfo sends numbers as strings ("3320"), but some captures show plain numbers.
+fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum NumOrString {
+        Num(u64),
+        Str(String),
+    }
+    Ok(match Option::<NumOrString>::deserialize(d)? {
+        Some(NumOrString::Num(n)) => Some(n),
+        Some(NumOrString::Str(s)) => s.trim().parse().ok(),
+        None => None,
+    })
+}
+
+impl Identity {
+    /// Reads a successful tokeninfo body; `now_ms` turns `expires_in` into a deadline when `exp`
+    /// is absent.
+    pub fn from_tokeninfo(body: &str, now_ms: u64) -> Result<Self, ApiError> {
+        let info: TokenInfo = serde_json::from_str(body).map_err(|e| ApiError::Malformed {
+            http_status: 200,
+            detail: format!("unexpected tokeninfo answer: {e}"),
+        })?;
+        let expires_at_ms = info
+            .exp
+            .map(|s| s.saturating_mul(1000))
+            .or_else(|| info.expires_in.map(|s| now_ms + s.saturating_mul(1000)));
+        Ok(Identity {
+            account_id: info.sub.filter(|s| !s.is_empty()),
+            email: info.email.filter(|s| !s.is_empty()),
+            expires_at_ms,
+            scopes: info.scope.split_whitespace().map(str::to_owned).collect(),
+            client_id: info.azp.filter(|s| !s.is_empty()),
+        })
+    }
+
+    /// Whether the token can call Resource Manager, Service Usage, Storage and IAM at all.
+    pub fn has_cloud_platform_scope(&self) -> bool {
+        self.scopes
+            .iter()
+            .any(|s| s == CLOUD_PLATFORM || s == CLOUD_PLATFORM_READ_ONLY)
+    }
+
+    /// Whole minutes left before expiry (0 once expired), if known.
+    pub fn minutes_left(&self, now_ms: u64) -> Option<u64> {
+        self.expires_at_ms
+            .map(|exp| exp.saturating_sub(now_ms) / 60_000)
+    }
+
+    /// The name to show: the email, or a note that the token does not reveal it.
+    pub fn display_name(&self) -> String {
+        self.email
+            .clone()
+            .unwrap_or_else(|| "an account whose email this token does not reveal".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gcloud_user_token() {
+        let body = r#"{"azp":"32555940559.apps.googleusercontent.com","aud":"32555940559.apps.googleusercontent.com","sub":"112026411584569361827","scope":"openid https://www.googleapis.com/auth/userinfo.email https://www.googleapis.com/auth/cloud-platform","exp":"1670604242","expires_in":"3320","email":"person@zone.example.com","email_verified":"true","access_type":"offline"}"#;
+        let id = Identity::from_tokeninfo(body, 0).unwrap();
+        assert_eq!(id.account_id.as_deref(), Some("112026411584569361827"));
+        assert_eq!(id.email.as_deref(), Some("person@zone.example.com"));
+        assert_eq!(id.expires_at_ms, Some(1_670_604_242_000));
+        assert!(id.has_cloud_platform_scope());
+        assert_eq!(id.minutes_left(1_670_604_242_000 - 125_000), Some(2));
+        assert_eq!(id.minutes_left(u64::MAX), Some(0));
+    }
+
+    #[test]
+    fn no_email_scope_and_numeric_expiry() {
+        let body = r#"{"azp":"","aud":"","scope":"https://www.googleapis.com/auth/chromewebstore","expires_in":3560,"access_type":"offline"}"#;
+        let id = Identity::from_tokeninfo(body, 1_000).unwrap();
+        assert_eq!(id.account_id, None);
+        assert_eq!(id.client_id, None);
+        assert_eq!(id.expires_at_ms, Some(1_000 + 3_560_000));
+        assert!(!id.has_cloud_platform_scope());
+        assert!(id.display_name().contains("does not reveal"));
+    }
+
+    #[test]
+    fn garbage_is_malformed() {
+        assert!(Identity::from_tokeninfo("<html>", 0).is_err());
+    }
+}

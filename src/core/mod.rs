@@ -1,0 +1,19 @@
+//! The pure domain of gcp-preflight: no browser crates, tested natively with `cargo test`.
+//!
+//! Data flows token → [`identity`] → [`plan`] (from [`catalog`] profiles and options) → [`check`]
+//! (over any [`http::Transport`]) → [`verdict`] → [`cache`] and [`report`]. [`demo`] is a
+//! simulated Google used by demo mode and by the native tests.
+
+pub mod cache;
+pub mod catalog;
+pub mod check;
+pub mod demo;
+pub mod endpoints;
+pub mod google_error;
+pub mod http;
+pub mod identity;
+pub mod names;
+pub mod permission;
+pub mod plan;
+pub mod report;
+pub mod verdict;

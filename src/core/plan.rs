@@ -1,0 +1,333 @@
+//! What one check will test: profiles and options (plus a custom list, bucket and service
+//! account) become a [`Plan`] of permission batches, API look-ups and probes, with a fingerprint
+//! that keys the cache.
+
+use super::catalog::{Capability, Group, Options, Source, ACT_AS_SERVICE_ACCOUNT, BUCKET_ACCESS, DOCS_MINIMAL_BASE};
+use super::endpoints::{MAX_PERMISSIONS_PER_CALL, MAX_SERVICES_PER_BATCH_GET};
+use super::names::{BucketName, ProjectId, ServiceAccountEmail};
+use super::permission::Permission;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::hash::Hasher;
+
+/// Object permissions that owners usually get per bucket, not per project (SkyPilot PR #5025).
+pub const BUCKET_LEVEL_PERMISSIONS: &[&str] = BUCKET_ACCESS.permissions;
+
+/// The permission often granted on one service account rather than the project.
+pub const ACT_AS: &str = "iam.serviceAccounts.actAs";
+
+/// One group as planned: the catalogue group's facts with parsed permissions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedGroup {
+    /// Catalogue id, or `custom`.
+    pub id: String,
+    /// Plain-words title.
+    pub title: String,
+    /// Verdict it counts towards.
+    pub capability: Capability,
+    /// Public source.
+    pub source: Source,
+    /// File and section of the source.
+    pub citation: String,
+    /// Permissions to test.
+    pub permissions: Vec<Permission>,
+}
+
+impl PlannedGroup {
+    fn from_catalog(group: &Group, excluded: &[&str]) -> Self {
+        PlannedGroup {
+            id: group.id.into(),
+            title: group.title.into(),
+            capability: group.capability,
+            source: group.source,
+            citation: group.citation.into(),
+            permissions: group
+                .permissions
+                .iter()
+                .filter(|p| !excluded.contains(p))
+                // Catalogue names are checked by catalog's tests; a bad one is skipped, not a panic.
+                .filter_map(|p| Permission::parse(p).ok())
+                .collect(),
+        }
+    }
+}
+
+/// An API that must be enabled on the project.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiRequirement {
+    /// e.g. `compute.googleapis.com`.
+    pub service: String,
+    /// The verdict it counts towards.
+    pub capability: Capability,
+}
+
+/// Everything one check tests, ready to run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// The project.
+    pub project: ProjectId,
+    /// The options it was built from.
+    pub options: Options,
+    /// Groups in display order.
+    pub groups: Vec<PlannedGroup>,
+    /// APIs to look up.
+    pub apis: Vec<ApiRequirement>,
+    /// Bucket whose own policy is tested for the object permissions.
+    pub bucket: Option<BucketName>,
+    /// Service account on which `actAs` is tested.
+    pub service_account: Option<ServiceAccountEmail>,
+    /// Stable hash of everything above except the project; part of the cache key.
+    pub fingerprint: String,
+}
+
+/// What a plan is built from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PlanInput {
+    /// Options mirroring SkyPilot's config.
+    pub options: Options,
+    /// A user's own list (already parsed and validated).
+    pub custom: Vec<Permission>,
+    /// Whether the SkyPilot profiles are included (off = only the custom list).
+    pub skip_skypilot: bool,
+    /// Optional bucket.
+    pub bucket: Option<BucketName>,
+    /// Optional service account.
+    pub service_account: Option<ServiceAccountEmail>,
+}
+
+impl Plan {
+    /// Builds the plan for `project`.
+    pub fn build(project: ProjectId, input: &PlanInput) -> Plan {
+        let mut groups: Vec<PlannedGroup> = Vec::new();
+        let mut apis = Vec::new();
+        if !input.skip_skypilot {
+            let excluded = input.options.excluded_from_base();
+            groups.extend(
+                input
+                    .options
+                    .groups()
+                    .into_iter()
+                    .map(|g| {
+                        let drop: &[&str] = if g.id == DOCS_MINIMAL_BASE.id { excluded } else { &[] };
+                        PlannedGroup::from_catalog(g, drop)
+                    }),
+            );
+            apis.extend(input.options.apis().into_iter().map(|(service, capability)| {
+                ApiRequirement {
+                    service: service.into(),
+                    capability,
+                }
+            }));
+        }
+        if input.bucket.is_some() {
+            groups.push(PlannedGroup::from_catalog(&BUCKET_ACCESS, &[]));
+        }
+        if input.service_account.is_some() {
+            groups.push(PlannedGroup::from_catalog(&ACT_AS_SERVICE_ACCOUNT, &[]));
+        }
+        if !input.custom.is_empty() {
+            groups.push(PlannedGroup {
+                id: "custom".into(),
+                title: "Custom permissions".into(),
+                capability: Capability::Custom,
+                source: Source::User,
+                citation: "pasted by the user".into(),
+                permissions: input.custom.clone(),
+            });
+        }
+        let mut plan = Plan {
+            project,
+            options: input.options,
+            groups,
+            apis,
+            bucket: input.bucket.clone(),
+            service_account: input.service_account.clone(),
+            fingerprint: String::new(),
+        };
+        plan.fingerprint = plan.compute_fingerprint();
+        plan
+    }
+
+    /// Every distinct permission tested on the project, sorted.
+    pub fn permissions(&self) -> Vec<Permission> {
+        let set: BTreeSet<&Permission> = self.groups.iter().flat_map(|g| &g.permissions).collect();
+        set.into_iter().cloned().collect()
+    }
+
+    /// Project-level `testIamPermissions` batches of at most 100.
+    pub fn batches(&self) -> Vec<Vec<Permission>> {
+        self.permissions()
+            .chunks(MAX_PERMISSIONS_PER_CALL)
+            .map(<[Permission]>::to_vec)
+            .collect()
+    }
+
+    /// Service Usage `batchGet` chunks of at most 30 services.
+    pub fn api_batches(&self) -> Vec<Vec<String>> {
+        let services: BTreeSet<&str> = self.apis.iter().map(|a| a.service.as_str()).collect();
+        let services: Vec<String> = services.into_iter().map(str::to_owned).collect();
+        services
+            .chunks(MAX_SERVICES_PER_BATCH_GET)
+            .map(<[String]>::to_vec)
+            .collect()
+    }
+
+    /// The permissions tested on the bucket: the planned bucket-level ones.
+    pub fn bucket_permissions(&self) -> Vec<Permission> {
+        if self.bucket.is_none() {
+            return Vec::new();
+        }
+        self.permissions()
+            .into_iter()
+            .filter(|p| BUCKET_LEVEL_PERMISSIONS.contains(&p.as_str()))
+            .collect()
+    }
+
+    /// The permissions tested on the service account: `actAs` when planned.
+    pub fn service_account_permissions(&self) -> Vec<Permission> {
+        if self.service_account.is_none() {
+            return Vec::new();
+        }
+        self.permissions()
+            .into_iter()
+            .filter(|p| p.as_str() == ACT_AS)
+            .collect()
+    }
+
+    /// Capabilities with at least one group, in display order.
+    pub fn capabilities(&self) -> Vec<Capability> {
+        let set: BTreeSet<Capability> = self.groups.iter().map(|g| g.capability).collect();
+        set.into_iter().collect()
+    }
+
+    /// Number of requests a cold check sends (excluding identity and retries).
+    pub fn request_count(&self) -> usize {
+        self.batches().len()
+            + self.api_batches().len()
+            + usize::from(!self.bucket_permissions().is_empty())
+            + usize::from(!self.service_account_permissions().is_empty())
+    }
+
+    fn compute_fingerprint(&self) -> String {
+        // FNV-1a over a canonical text: stable across builds and platforms (unlike std's hasher).
+        let mut hasher = fnv::FnvHasher::default();
+        let mut feed = |s: &str| {
+            hasher.write(s.as_bytes());
+            hasher.write_u8(0);
+        };
+        feed("plan/v1");
+        for group in &self.groups {
+            feed(&group.id);
+            feed(group.capability.title());
+            for p in &group.permissions {
+                feed(p.as_str());
+            }
+        }
+        for api in &self.apis {
+            feed(&api.service);
+        }
+        feed(self.bucket.as_ref().map_or("", |b| b.as_str()));
+        feed(self.service_account.as_ref().map_or("", |s| s.as_str()));
+        feed(if self.options.jobs_bucket_on_gcs { "jobs-gcs" } else { "jobs-local" });
+        format!("{:016x}", hasher.finish())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project() -> ProjectId {
+        ProjectId::parse("my-project").unwrap()
+    }
+
+    fn custom(n: usize) -> Vec<Permission> {
+        (0..n)
+            .map(|i| Permission::parse(&format!("svc.things.verb{i}")).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn default_plan_is_sky_check_parity() {
+        let plan = Plan::build(project(), &PlanInput::default());
+        let names: Vec<String> = plan.permissions().iter().map(|p| p.to_string()).collect();
+        assert_eq!(names.len(), 25 + 2 + 2 + 2);
+        assert!(names.contains(&"compute.firewalls.create".into()));
+        assert!(!names.contains(&"iam.serviceAccounts.actAs".into()));
+        assert_eq!(plan.batches().len(), 1);
+        assert_eq!(plan.api_batches(), vec![vec![
+            "cloudresourcemanager.googleapis.com".to_string(),
+            "compute.googleapis.com".into(),
+            "iam.googleapis.com".into(),
+            "storage.googleapis.com".into(),
+        ]]);
+        assert_eq!(plan.request_count(), 2);
+    }
+
+    #[test]
+    fn batching_250_is_3_requests() {
+        let input = PlanInput { custom: custom(250), skip_skypilot: true, ..Default::default() };
+        let plan = Plan::build(project(), &input);
+        let sizes: Vec<usize> = plan.batches().iter().map(Vec::len).collect();
+        assert_eq!(sizes, [100, 100, 50]);
+        assert!(plan.apis.is_empty());
+        let thousand = Plan::build(project(), &PlanInput { custom: custom(1000), skip_skypilot: true, ..Default::default() });
+        assert_eq!(thousand.request_count(), 10);
+    }
+
+    #[test]
+    fn fingerprints_follow_options() {
+        let base = Plan::build(project(), &PlanInput::default());
+        let again = Plan::build(project(), &PlanInput::default());
+        assert_eq!(base.fingerprint, again.fingerprint);
+        assert_eq!(base.fingerprint.len(), 16);
+        let other_project = Plan::build(ProjectId::parse("other-proj").unwrap(), &PlanInput::default());
+        assert_eq!(base.fingerprint, other_project.fingerprint, "the project is its own key part");
+        let mut seen = BTreeSet::from([base.fingerprint.clone()]);
+        let variants = [
+            Options { custom_vpc: true, ..Options::default() },
+            Options { tpus: true, ..Options::default() },
+            Options { reservations: true, ..Options::default() },
+            Options { jobs_bucket_on_gcs: false, ..Options::default() },
+            Options { mode: super::super::catalog::Mode::SkyPilotDocs, ..Options::default() },
+        ];
+        for options in variants {
+            let plan = Plan::build(project(), &PlanInput { options, ..Default::default() });
+            assert!(seen.insert(plan.fingerprint), "{options:?}");
+        }
+        let with_bucket = Plan::build(project(), &PlanInput { bucket: Some(BucketName::parse("b-1x").unwrap()), ..Default::default() });
+        assert!(seen.insert(with_bucket.fingerprint));
+    }
+
+    #[test]
+    fn probes_only_when_given_and_relevant() {
+        let docs = Options { mode: super::super::catalog::Mode::SkyPilotDocs, ..Options::default() };
+        let input = PlanInput {
+            options: docs,
+            bucket: Some(BucketName::parse("jobs-bucket").unwrap()),
+            service_account: Some(ServiceAccountEmail::skypilot_default(&project())),
+            ..Default::default()
+        };
+        let plan = Plan::build(project(), &input);
+        assert_eq!(plan.bucket_permissions().len(), 6);
+        assert_eq!(plan.service_account_permissions().len(), 1);
+        assert_eq!(plan.request_count(), 4);
+        // A named bucket or account brings its own group, in either mode.
+        let parity = Plan::build(project(), &PlanInput { options: Options::default(), ..input });
+        assert_eq!(parity.bucket_permissions().len(), 6);
+        assert_eq!(parity.service_account_permissions().len(), 1);
+        assert!(parity.groups.iter().any(|g| g.id == "bucket_access"));
+        let none = Plan::build(project(), &PlanInput::default());
+        assert!(none.bucket_permissions().is_empty() && none.service_account_permissions().is_empty());
+    }
+
+    #[test]
+    fn custom_vpc_drops_firewall_pair_in_docs_mode() {
+        let options = Options { mode: super::super::catalog::Mode::SkyPilotDocs, custom_vpc: true, ..Options::default() };
+        let plan = Plan::build(project(), &PlanInput { options, ..Default::default() });
+        assert!(!plan.permissions().iter().any(|p| p.as_str() == "compute.firewalls.create"));
+        let ports = Options { open_ports: true, ..options };
+        let plan = Plan::build(project(), &PlanInput { options: ports, ..Default::default() });
+        assert!(plan.permissions().iter().any(|p| p.as_str() == "compute.firewalls.create"));
+    }
+}

@@ -1,0 +1,315 @@
+// Guards the fake Google itself, without the app: a throwaway page (served by the same static
+// server the suite uses) whose script calls every endpoint with fetch, from a real Chromium
+// routed to the fake. It shows real CORS preflights, CORS refusing a header Google does not
+// allow, the error bodies, latency, 429 injection and the violation detectors.
+//
+//   cd tests/e2e && npm ci && node selftest.mjs
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import https from 'node:https';
+import {
+  startFakeGoogle, countWaves, TESTABLE_ON_PROJECT, CORS_MAX_AGE,
+} from './fake-google.mjs';
+import { startStaticServer, launchBrowser, createRunner, assert, assertEqual, poll } from './harness.mjs';
+
+const ALICE = 'ya29.selftest-alice-0123456789abcdef';
+const BOB = 'ya29.selftest-bob-0123456789abcdef';
+const STALE = 'ya29.selftest-stale-0123456789abcdef';
+const NARROW = 'ya29.selftest-narrow-0123456789abcdef';
+
+const SCENARIO = {
+  accounts: {
+    [ALICE]: { sub: '111', email: 'alice@example.com' },
+    [BOB]: { sub: '222', email: 'bob@example.com' },
+    [STALE]: { sub: '333', email: 'stale@example.com', expired: true },
+    [NARROW]: { sub: '444', email: 'narrow@example.com', scopes: ['openid', 'email'] },
+  },
+  projects: {
+    'proj-a': {
+      number: '123456789012',
+      grants: { 111: ['compute.instances.create', 'storage.buckets.create'], 222: ['*'], 444: ['*'] },
+      enabledServices: ['compute.googleapis.com', 'iam.googleapis.com'],
+    },
+    'proj-hidden': { number: '999', grants: { 222: ['*'] } },
+  },
+  buckets: { 'bucket-a': { grants: { 111: ['storage.objects.get'], 222: ['*'] } } },
+  serviceAccounts: { 'sa@proj-a.iam.gserviceaccount.com': { grants: { 111: ['iam.serviceAccounts.actAs'] } } },
+};
+
+const PAGE = `<!doctype html>
+<html><head><meta charset="utf-8"><title>fake-google self-test</title></head>
+<body><p>fake-google self-test</p>
+<script>
+  // Calls one endpoint like the app does; returns what JavaScript can see.
+  window.call = async ({ url, method = 'GET', token, json, form, headers = {} }) => {
+    const h = { ...headers };
+    if (token) h['Authorization'] = 'Bearer ' + token;
+    let body;
+    if (json !== undefined) { h['Content-Type'] = 'application/json'; body = JSON.stringify(json); }
+    if (form !== undefined) { h['Content-Type'] = 'application/x-www-form-urlencoded'; body = new URLSearchParams(form).toString(); }
+    const t0 = performance.now();
+    try {
+      const res = await fetch(url, { method, headers: h, body });
+      const text = await res.text();
+      let parsed = null;
+      try { parsed = JSON.parse(text); } catch {}
+      return { ok: true, status: res.status, body: parsed, text, ms: performance.now() - t0 };
+    } catch (e) {
+      return { ok: false, error: String(e), ms: performance.now() - t0 };
+    }
+  };
+</script></body></html>`;
+
+const CRM = (p) => `https://cloudresourcemanager.googleapis.com/v1/projects/${p}:testIamPermissions`;
+const SU = (p, services) => `https://serviceusage.googleapis.com/v1/projects/${p}/services:batchGet?`
+  + services.map((s) => `names=${encodeURIComponent(`projects/${p}/services/${s}`)}&`).join('')
+  + 'fields=services(name%2Cstate)';
+const GCS = (b, perms) => `https://storage.googleapis.com/storage/v1/b/${b}/iam/testPermissions?`
+  + perms.map((p) => `permissions=${encodeURIComponent(p)}`).join('&');
+const IAM = (sa) => `https://iam.googleapis.com/v1/projects/-/serviceAccounts/${encodeURIComponent(sa)}:testIamPermissions`;
+const TOKENINFO = 'https://oauth2.googleapis.com/tokeninfo';
+
+async function main() {
+  const fake = await startFakeGoogle();
+  fake.setScenario(SCENARIO);
+  const pageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-google-selftest-'));
+  fs.writeFileSync(path.join(pageDir, 'index.html'), PAGE);
+  const site = await startStaticServer(pageDir);
+  const browser = await launchBrowser(fake);
+  const { page } = browser;
+  await page.goto(site.url);
+  const call = (opts) => page.evaluate((o) => window.call(o), opts);
+  // Runs `fn` and returns what reached the fake meanwhile.
+  const observe = async (fn) => {
+    const mark = fake.mark();
+    const out = await fn();
+    await fake.settled();
+    return { out, reqs: fake.requestsSince(mark) };
+  };
+  const t = createRunner();
+
+  t.test('tokeninfo: form POST is a simple request (no preflight) and answers the account', async () => {
+    const { out, reqs } = await observe(() => call({ url: TOKENINFO, method: 'POST', form: { access_token: ALICE } }));
+    assertEqual(out.status, 200, 'status');
+    assertEqual([out.body.sub, out.body.email, out.body.email_verified], ['111', 'alice@example.com', 'true'], 'identity');
+    assert(/cloud-platform/.test(out.body.scope) && /^\d+$/.test(out.body.exp) && /^\d+$/.test(out.body.expires_in), 'scope/exp/expires_in');
+    assertEqual(reqs.map((r) => [r.method, r.host, r.path, r.isPreflight, r.hasAuthorization]),
+      [['POST', 'oauth2.googleapis.com', '/tokeninfo', false, false]], 'requests');
+  });
+
+  t.test('tokeninfo: unknown and expired tokens answer 400 invalid_token, readable through CORS', async () => {
+    for (const token of ['ya29.never-issued-0000000000', STALE]) {
+      const out = await call({ url: TOKENINFO, method: 'POST', form: { access_token: token } });
+      assertEqual([out.status, out.body], [400, { error: 'invalid_token', error_description: 'Invalid Value' }], token);
+    }
+  });
+
+  let preflightCached = false;
+  t.test(`CRM: a Bearer POST is preflighted; same URL again reuses the preflight (Max-Age ${CORS_MAX_AGE})`, async () => {
+    const url = CRM('proj-a');
+    const json = { permissions: ['compute.instances.create', 'compute.instances.delete', 'storage.buckets.create'] };
+    const first = await observe(() => call({ url, method: 'POST', token: ALICE, json }));
+    assertEqual(first.out.status, 200, 'status');
+    assertEqual(first.out.body, { permissions: ['compute.instances.create', 'storage.buckets.create'] }, 'held subset');
+    assertEqual(first.reqs.map((r) => [r.method, r.isPreflight, r.hasAuthorization]),
+      [['OPTIONS', true, false], ['POST', false, true]], 'preflight then POST');
+    assertEqual(first.reqs[0].requestedHeaders, ['authorization', 'content-type'], 'requested headers');
+    const second = await observe(() => call({ url, method: 'POST', token: ALICE, json }));
+    preflightCached = second.reqs.every((r) => !r.isPreflight);
+    assertEqual(second.reqs.map((r) => [r.method, r.isPreflight]), [['POST', false]], 'second call: preflight cached by Chromium');
+    const other = await observe(() => call({ url: CRM('proj-hidden'), method: 'POST', token: ALICE, json }));
+    assert(other.reqs[0].isPreflight, 'a different URL needs its own preflight (the cache is keyed by URL)');
+    return 'preflight cache observed';
+  });
+
+  t.test('CRM: none held -> {}; hidden / unknown project -> 403 PERMISSION_DENIED', async () => {
+    const none = await call({ url: CRM('proj-a'), method: 'POST', token: ALICE, json: { permissions: ['compute.disks.list'] } });
+    assertEqual([none.status, none.body], [200, {}], 'none held');
+    for (const p of ['proj-hidden', 'no-such-project']) {
+      const out = await call({ url: CRM(p), method: 'POST', token: ALICE, json: { permissions: ['compute.disks.list'] } });
+      assertEqual([out.status, out.body.error.status, out.body.error.message], [403, 'PERMISSION_DENIED', 'The caller does not have permission'], p);
+    }
+  });
+
+  t.test('CRM: untestable permission -> 400 naming only the first; retry without it works; >100 -> 400', async () => {
+    const asked = ['compute.instances.create', 'resourcemanager.projects.create', 'billing.accounts.get'];
+    const out = await call({ url: CRM('proj-a'), method: 'POST', token: ALICE, json: { permissions: asked } });
+    assertEqual([out.status, out.body.error.status, out.body.error.message],
+      [400, 'INVALID_ARGUMENT', 'Permission resourcemanager.projects.create is not valid for this resource.'], 'first bad');
+    const again = await call({ url: CRM('proj-a'), method: 'POST', token: ALICE, json: { permissions: [asked[0], asked[2]] } });
+    assert(again.body.error.message.includes('billing.accounts.get'), 'second bad named next');
+    const ok = await call({ url: CRM('proj-a'), method: 'POST', token: ALICE, json: { permissions: [asked[0]] } });
+    assertEqual(ok.body, { permissions: ['compute.instances.create'] }, 'retry');
+    const many = Array.from({ length: 101 }, (_, i) => TESTABLE_ON_PROJECT[i % TESTABLE_ON_PROJECT.length]);
+    const big = await call({ url: CRM('proj-a'), method: 'POST', token: BOB, json: { permissions: many } });
+    assertEqual([big.status, big.body.error.status], [400, 'INVALID_ARGUMENT'], '>100');
+  });
+
+  t.test('Service Usage batchGet: names come back with the project NUMBER and their state', async () => {
+    const out = await call({ url: SU('proj-a', ['compute.googleapis.com', 'cloudresourcemanager.googleapis.com']), token: ALICE });
+    assertEqual(out.body, { services: [
+      { name: 'projects/123456789012/services/compute.googleapis.com', state: 'ENABLED' },
+      { name: 'projects/123456789012/services/cloudresourcemanager.googleapis.com', state: 'DISABLED' },
+    ] }, 'services');
+  });
+
+  t.test('Storage testPermissions: held list, key ABSENT when none, 404 unknown bucket, 400 legacy for non-storage', async () => {
+    const some = await call({ url: GCS('bucket-a', ['storage.objects.get', 'storage.objects.create']), token: ALICE });
+    assertEqual(some.body, { kind: 'storage#testIamPermissionsResponse', permissions: ['storage.objects.get'] }, 'some');
+    const none = await call({ url: GCS('bucket-a', ['storage.objects.create']), token: ALICE });
+    assertEqual(none.body, { kind: 'storage#testIamPermissionsResponse' }, 'none');
+    const missing = await call({ url: GCS('no-bucket', ['storage.objects.get']), token: ALICE });
+    assertEqual([missing.status, missing.body.error.errors[0].reason], [404, 'notFound'], '404');
+    const bad = await call({ url: GCS('bucket-a', ['logging.buckets.get']), token: ALICE });
+    assertEqual([bad.status, bad.body.error.message, bad.body.error.errors[0].reason],
+      [400, 'logging.buckets.get is not a valid Google Cloud Storage permission.', 'invalid'], '400');
+  });
+
+  t.test('IAM service account testIamPermissions: actAs held / {} / 404 unknown', async () => {
+    const held = await call({ url: IAM('sa@proj-a.iam.gserviceaccount.com'), method: 'POST', token: ALICE, json: { permissions: ['iam.serviceAccounts.actAs'] } });
+    assertEqual(held.body, { permissions: ['iam.serviceAccounts.actAs'] }, 'held');
+    const none = await call({ url: IAM('sa@proj-a.iam.gserviceaccount.com'), method: 'POST', token: BOB, json: { permissions: ['iam.serviceAccounts.actAs'] } });
+    assertEqual(none.body, {}, 'none');
+    const unknown = await call({ url: IAM('nobody@proj-a.iam.gserviceaccount.com'), method: 'POST', token: ALICE, json: { permissions: ['iam.serviceAccounts.actAs'] } });
+    assertEqual([unknown.status, unknown.body.error.status, unknown.body.error.message], [404, 'NOT_FOUND', 'Unknown service account'], '404');
+  });
+
+  t.test('CORS: x-goog-user-project passes the preflight; x-foo is refused and never reaches the fake', async () => {
+    const ok = await call({ url: SU('proj-a', ['iam.googleapis.com']), token: ALICE, headers: { 'X-Goog-User-Project': 'proj-a' } });
+    assertEqual(ok.status, 200, 'allowed header');
+    const { out, reqs } = await observe(() => call({ url: SU('proj-a', ['compute.googleapis.com']), token: ALICE, headers: { 'X-Foo': '1' } }));
+    assert(!out.ok && /TypeError|Failed to fetch/.test(out.error), `fetch must fail, got ${JSON.stringify(out)}`);
+    assertEqual(reqs.map((r) => [r.method, r.isPreflight, r.corsRefusedHeaders]), [['OPTIONS', true, ['x-foo']]], 'only the refused preflight');
+  });
+
+  t.test('errors: expired 401 ACCESS_TOKEN_EXPIRED, bad token 401, narrow scope 403, on every Bearer host', async () => {
+    const urls = [
+      [CRM('proj-a'), 'POST', { permissions: ['compute.disks.list'] }],
+      [SU('proj-a', ['compute.googleapis.com']), 'GET'],
+      [GCS('bucket-a', ['storage.objects.get']), 'GET'],
+      [IAM('sa@proj-a.iam.gserviceaccount.com'), 'POST', { permissions: ['iam.serviceAccounts.actAs'] }],
+    ];
+    for (const [url, method, json] of urls) {
+      const host = new URL(url).host;
+      const out = await call({ url, method, token: STALE, json });
+      const e = out.body?.error;
+      assertEqual([out.status, e?.status, e?.details?.[0]?.reason, e?.details?.[0]?.metadata?.service],
+        [401, 'UNAUTHENTICATED', 'ACCESS_TOKEN_EXPIRED', host], `expired on ${host}`);
+      const bad = await call({ url, method, token: 'ya29.never-issued-0000000000', json });
+      assertEqual([bad.status, bad.body.error.details[0].reason], [401, 'ACCESS_TOKEN_TYPE_UNSUPPORTED'], `invalid on ${host}`);
+      const narrow = await call({ url, method, token: NARROW, json });
+      assertEqual([narrow.status, narrow.body.error.details[0].reason], [403, 'ACCESS_TOKEN_SCOPE_INSUFFICIENT'], `scope on ${host}`);
+    }
+    // The browser cannot read www-authenticate (not exposed); check it from Node.
+    const headers = await new Promise((resolve, reject) => {
+      const req = https.request({
+        host: '127.0.0.1', port: fake.port, method: 'GET', path: '/storage/v1/b/bucket-a/iam/testPermissions?permissions=storage.objects.get',
+        servername: 'storage.googleapis.com', headers: { host: 'storage.googleapis.com', authorization: `Bearer ${STALE}` }, rejectUnauthorized: false,
+      }, (res) => { res.resume(); resolve(res.headers); });
+      req.on('error', reject);
+      req.end();
+    });
+    assertEqual(headers['www-authenticate'], 'Bearer realm="https://accounts.google.com/", error="invalid_token"', 'www-authenticate');
+  });
+
+  t.test('errors: SERVICE_DISABLED in the consumer project names service, consumer, activation link', async () => {
+    fake.disableInConsumer('cloudresourcemanager.googleapis.com');
+    try {
+      const out = await call({ url: CRM('proj-a'), method: 'POST', token: ALICE, json: { permissions: ['compute.disks.list'] } });
+      const e = out.body.error;
+      assertEqual([out.status, e.status], [403, 'PERMISSION_DENIED'], 'status');
+      assert(e.message.startsWith('Cloud Resource Manager API has not been used in project 764086051850 before or it is disabled.'), e.message);
+      assertEqual(e.details.map((d) => d['@type'].split('.').pop()), ['ErrorInfo', 'LocalizedMessage', 'Help'], 'details');
+      assertEqual([e.details[0].reason, e.details[0].metadata.consumer, e.details[0].metadata.service, e.details[0].metadata.serviceTitle],
+        ['SERVICE_DISABLED', 'projects/764086051850', 'cloudresourcemanager.googleapis.com', 'Cloud Resource Manager API'], 'ErrorInfo');
+      assertEqual(e.details[2].links[0].url, 'https://console.developers.google.com/apis/api/cloudresourcemanager.googleapis.com/overview?project=764086051850', 'Help link');
+      const other = await call({ url: SU('proj-a', ['compute.googleapis.com']), token: ALICE });
+      assertEqual(other.status, 200, 'other hosts unaffected');
+    } finally {
+      fake.disableInConsumer('cloudresourcemanager.googleapis.com', false);
+    }
+  });
+
+  t.test('errors: failNext(2) -> two 429 RATE_LIMIT_EXCEEDED, then normal answers', async () => {
+    fake.failNext(2);
+    const statuses = [];
+    for (let i = 0; i < 3; i += 1) {
+      const out = await call({ url: CRM('proj-a'), method: 'POST', token: ALICE, json: { permissions: ['compute.instances.create'] } });
+      statuses.push(out.status);
+      if (out.status === 429) {
+        assertEqual([out.body.error.status, out.body.error.details[0].reason], ['RESOURCE_EXHAUSTED', 'RATE_LIMIT_EXCEEDED'], '429 body');
+      }
+    }
+    assertEqual(statuses, [429, 429, 200], 'statuses');
+  });
+
+  t.test('latency applies to preflights too: a fresh URL costs 2 waves of >= L ms', async () => {
+    const L = 150;
+    fake.setLatency(L);
+    try {
+      const { out, reqs } = await observe(() => call({ url: CRM('proj-a') + '?fresh=1', method: 'POST', token: ALICE, json: { permissions: ['compute.instances.create'] } }));
+      assertEqual(out.status, 200, 'status');
+      assertEqual(reqs.map((r) => r.isPreflight), [true, false], 'preflight + request');
+      assertEqual(countWaves(reqs).length, 2, 'waves');
+      assert(out.ms >= 2 * L, `took ${out.ms.toFixed(0)} ms, expected >= ${2 * L}`);
+      // Three parallel requests to three hosts overlap: one wave (plus one preflight wave).
+      const par = await observe(() => page.evaluate(async (tok) => Promise.all([
+        window.call({ url: 'https://serviceusage.googleapis.com/v1/projects/proj-a/services:batchGet?names=projects%2Fproj-a%2Fservices%2Fiam.googleapis.com&x=2', token: tok }),
+        window.call({ url: 'https://storage.googleapis.com/storage/v1/b/bucket-a/iam/testPermissions?permissions=storage.objects.get&x=2', token: tok }),
+        window.call({ url: 'https://oauth2.googleapis.com/tokeninfo', method: 'POST', form: { access_token: tok } }),
+      ]), ALICE));
+      assertEqual(countWaves(par.reqs).length, 2, 'parallel waves (preflights, then the GETs with tokeninfo overlapping)');
+      return `fresh URL ${out.ms.toFixed(0)} ms at L=${L}`;
+    } finally {
+      fake.setLatency(0);
+    }
+  });
+
+  t.test('no violation so far, from all of the above', async () => {
+    assertEqual(fake.violations(), [], 'violations');
+  });
+
+  t.test('violations: token in a URL, Authorization on tokeninfo or on another host are recorded', async () => {
+    await call({ url: `${TOKENINFO}?access_token=${ALICE}` });
+    await call({ url: TOKENINFO, method: 'POST', token: ALICE, form: { access_token: ALICE } });
+    await call({ url: 'https://www.googleapis.com/oauth2/v3/userinfo', token: ALICE });
+    await call({ url: `${GCS('bucket-a', ['storage.objects.get'])}&key=${encodeURIComponent(BOB)}`, token: BOB });
+    await fake.settled();
+    const kinds = fake.violations().map((v) => v.kind);
+    for (const k of ['token-in-url', 'authorization-to-tokeninfo', 'authorization-to-foreign-host']) {
+      assert(kinds.includes(k), `missing ${k} in ${JSON.stringify(kinds)}`);
+    }
+    // GET tokeninfo?access_token=..., then the storage URL twice: its preflight carries it too.
+    assertEqual(kinds.filter((k) => k === 'token-in-url').length, 3, 'token-in-url count');
+    assert(!JSON.stringify(fake.violations()).includes(ALICE), 'violation messages do not print the token');
+    fake.clearViolations();
+  });
+
+  t.test('the request log has the documented fields, with times', async () => {
+    const e = fake.requests().at(-1);
+    for (const k of ['method', 'host', 'path', 'query', 'isPreflight', 'hasAuthorization', 'startMs', 'endMs']) {
+      assert(k in e, `missing ${k}`);
+    }
+    await poll(() => fake.requests().every((r) => r.endMs !== null && r.endMs >= r.startMs), { what: 'every request answered' });
+  });
+
+  let failed = 1;
+  try {
+    failed = await t.run();
+    console.log(`# preflight cache: ${preflightCached ? `Chromium reused the preflight (Access-Control-Max-Age ${CORS_MAX_AGE})` : 'NOT observed'}`);
+  } finally {
+    await browser.close();
+    await site.stop();
+    await fake.stop();
+    fs.rmSync(pageDir, { recursive: true, force: true });
+  }
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+});
