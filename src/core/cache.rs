@@ -171,7 +171,11 @@ pub fn lookup(store: &impl Store, key: &CacheKey, now_ms: u64) -> Lookup {
 /// Removes every expired or unreadable entry of ours, and the oldest beyond [`MAX_ENTRIES`].
 pub fn prune(store: &impl Store, now_ms: u64) {
     let mut live: Vec<(u64, String)> = Vec::new();
-    for key in store.keys().into_iter().filter(|k| k.starts_with(KEY_PREFIX)) {
+    for key in store
+        .keys()
+        .into_iter()
+        .filter(|k| k.starts_with(KEY_PREFIX))
+    {
         let entry = store
             .get(&key)
             .and_then(|text| serde_json::from_str::<CacheEntry>(&text).ok());
@@ -208,7 +212,11 @@ pub fn save(
 
 /// Removes every entry of ours (the "forget" action).
 pub fn clear(store: &impl Store) {
-    for key in store.keys().into_iter().filter(|k| k.starts_with(KEY_PREFIX)) {
+    for key in store
+        .keys()
+        .into_iter()
+        .filter(|k| k.starts_with(KEY_PREFIX))
+    {
         store.remove(&key);
     }
 }
@@ -282,9 +290,19 @@ mod tests {
         let store = MemoryStore::default();
         let p = plan("my-project");
         let key = CacheKey::new("1", &p);
-        let entry = CacheEntry::new(&key, Some("a@example.com".into()), &complete(&p), 1_000, DEFAULT_TTL_MS).unwrap();
+        let entry = CacheEntry::new(
+            &key,
+            Some("a@example.com".into()),
+            &complete(&p),
+            1_000,
+            DEFAULT_TTL_MS,
+        )
+        .unwrap();
         save(&store, &key, &entry, 1_000).unwrap();
-        assert!(matches!(lookup(&store, &key, 1_000 + 60_000), Lookup::Fresh(_)));
+        assert!(matches!(
+            lookup(&store, &key, 1_000 + 60_000),
+            Lookup::Fresh(_)
+        ));
         assert_eq!(lookup(&store, &key, 1_000 + DEFAULT_TTL_MS), Lookup::Miss);
         assert!(store.keys().is_empty(), "a stale entry is removed");
     }
@@ -297,12 +315,24 @@ mod tests {
         let entry = CacheEntry::new(&key, None, &complete(&p), 0, DEFAULT_TTL_MS).unwrap();
         save(&store, &key, &entry, 0).unwrap();
         assert_eq!(lookup(&store, &CacheKey::new("2", &p), 5), Lookup::Miss);
-        assert_eq!(lookup(&store, &CacheKey::new("1", &plan("other-proj")), 5), Lookup::Miss);
+        assert_eq!(
+            lookup(&store, &CacheKey::new("1", &plan("other-proj")), 5),
+            Lookup::Miss
+        );
         let other_plan = Plan::build(
             p.project.clone(),
-            &PlanInput { options: crate::core::catalog::Options { tpus: true, ..Default::default() }, ..Default::default() },
+            &PlanInput {
+                options: crate::core::catalog::Options {
+                    tpus: true,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
         );
-        assert_eq!(lookup(&store, &CacheKey::new("1", &other_plan), 5), Lookup::Miss);
+        assert_eq!(
+            lookup(&store, &CacheKey::new("1", &other_plan), 5),
+            Lookup::Miss
+        );
         assert!(matches!(lookup(&store, &key, 5), Lookup::Fresh(_)));
     }
 
@@ -311,7 +341,14 @@ mod tests {
         let p = plan("my-project");
         let mut f = complete(&p);
         let first = f.project.keys().next().unwrap().clone();
-        f.project.insert(first, PermissionFinding::Error { error: ApiError::Network { detail: "offline".into() } });
+        f.project.insert(
+            first,
+            PermissionFinding::Error {
+                error: ApiError::Network {
+                    detail: "offline".into(),
+                },
+            },
+        );
         assert!(CacheEntry::new(&CacheKey::new("1", &p), None, &f, 0, DEFAULT_TTL_MS).is_none());
     }
 
@@ -327,17 +364,23 @@ mod tests {
         }
         let mut entry = CacheEntry::new(&key, None, &complete(&p), 0, DEFAULT_TTL_MS).unwrap();
         entry.schema = SCHEMA_VERSION + 1;
-        store.set(&key.storage_key(), &serde_json::to_string(&entry).unwrap()).unwrap();
+        store
+            .set(&key.storage_key(), &serde_json::to_string(&entry).unwrap())
+            .unwrap();
         assert_eq!(lookup(&store, &key, 1), Lookup::Miss);
         // An entry copied under another account's key does not answer for it.
         entry.schema = SCHEMA_VERSION;
         entry.account_id = "2".into();
-        store.set(&key.storage_key(), &serde_json::to_string(&entry).unwrap()).unwrap();
+        store
+            .set(&key.storage_key(), &serde_json::to_string(&entry).unwrap())
+            .unwrap();
         assert_eq!(lookup(&store, &key, 1), Lookup::Miss);
         // A permission name that fails validation makes the entry unreadable, not a panic.
-        let text = serde_json::to_string(&CacheEntry::new(&key, None, &complete(&p), 0, DEFAULT_TTL_MS).unwrap())
-            .unwrap()
-            .replace("compute.disks.list", "not a permission");
+        let text = serde_json::to_string(
+            &CacheEntry::new(&key, None, &complete(&p), 0, DEFAULT_TTL_MS).unwrap(),
+        )
+        .unwrap()
+        .replace("compute.disks.list", "not a permission");
         store.set(&key.storage_key(), &text).unwrap();
         assert_eq!(lookup(&store, &key, 1), Lookup::Miss);
     }
@@ -348,15 +391,27 @@ mod tests {
         let key = CacheKey::new("1", &p);
         let entry = CacheEntry::new(&key, None, &complete(&p), 100, DEFAULT_TTL_MS).unwrap();
         let size = serde_json::to_string(&entry).unwrap().len() + key.storage_key().len();
-        let store = MemoryStore { quota: Some(size + 10), ..Default::default() };
+        let store = MemoryStore {
+            quota: Some(size + 10),
+            ..Default::default()
+        };
         // An expired entry fills the store; saving prunes it and succeeds.
         let old_key = CacheKey::new("9", &p);
         let old = CacheEntry::new(&old_key, None, &complete(&p), 0, 1).unwrap();
-        store.entries.borrow_mut().insert(old_key.storage_key(), serde_json::to_string(&old).unwrap());
+        store
+            .entries
+            .borrow_mut()
+            .insert(old_key.storage_key(), serde_json::to_string(&old).unwrap());
         save(&store, &key, &entry, 100).unwrap();
         assert_eq!(store.keys(), [key.storage_key()]);
-        let tiny = MemoryStore { quota: Some(10), ..Default::default() };
-        assert_eq!(save(&tiny, &key, &entry, 100), Err(StoreError::QuotaExceeded));
+        let tiny = MemoryStore {
+            quota: Some(10),
+            ..Default::default()
+        };
+        assert_eq!(
+            save(&tiny, &key, &entry, 100),
+            Err(StoreError::QuotaExceeded)
+        );
     }
 
     #[test]

@@ -64,7 +64,8 @@ pub struct Group {
 }
 
 const CONSTANTS_PY: &str = "skypilot-org/skypilot sky/provision/gcp/constants.py @ 00526108";
-const DOCS: &str = "skypilot-org/skypilot docs/source/cloud-setup/cloud-permissions/gcp.rst @ f6c5f3e7";
+const DOCS: &str =
+    "skypilot-org/skypilot docs/source/cloud-setup/cloud-permissions/gcp.rst @ f6c5f3e7";
 
 /// `sky check gcp` COMPUTE: `VM_MINIMAL_PERMISSIONS`.
 pub const CHECK_COMPUTE_BASE: Group = Group {
@@ -502,7 +503,10 @@ pub fn required_by(permission: &str) -> (bool, bool) {
             .any(|g| g.permissions.contains(&permission))
     };
     let docs_storage = DOCS_GCS_STORAGE.permissions.contains(&permission);
-    (in_groups(Source::SkyCheck), in_groups(Source::SkyDocs) || docs_storage)
+    (
+        in_groups(Source::SkyCheck),
+        in_groups(Source::SkyDocs) || docs_storage,
+    )
 }
 
 #[cfg(test)]
@@ -536,20 +540,33 @@ mod tests {
         assert_eq!(DOCS_CLONE_DISK.permissions.len(), 4);
         assert_eq!(DOCS_OPEN_PORTS.permissions.len(), 3);
         assert_eq!(DOCS_CUSTOM_IMAGE.permissions.len(), 4);
-        assert_eq!(set(DOCS_RESERVATIONS.permissions), set(&["compute.reservations.list"]));
-        assert_eq!(set(CHECK_STORAGE.permissions), set(&["storage.buckets.create", "storage.buckets.delete"]));
+        assert_eq!(
+            set(DOCS_RESERVATIONS.permissions),
+            set(&["compute.reservations.list"])
+        );
+        assert_eq!(
+            set(CHECK_STORAGE.permissions),
+            set(&["storage.buckets.create", "storage.buckets.delete"])
+        );
     }
 
     #[test]
     fn docs_and_sky_check_differ_exactly_as_documented() {
         // sky check base + firewall + serviceusage pair == docs base minus setMetadata and actAs.
-        let check: BTreeSet<_> = [&CHECK_COMPUTE_BASE, &CHECK_COMPUTE_FIREWALL, &CHECK_COMMON_SERVICEUSAGE]
-            .iter()
-            .flat_map(|g| g.permissions.iter().map(|s| s.to_string()))
-            .collect();
+        let check: BTreeSet<_> = [
+            &CHECK_COMPUTE_BASE,
+            &CHECK_COMPUTE_FIREWALL,
+            &CHECK_COMMON_SERVICEUSAGE,
+        ]
+        .iter()
+        .flat_map(|g| g.permissions.iter().map(|s| s.to_string()))
+        .collect();
         let docs = set(DOCS_MINIMAL_BASE.permissions);
         let only_docs: Vec<_> = docs.difference(&check).cloned().collect();
-        assert_eq!(only_docs, ["compute.instances.setMetadata", "iam.serviceAccounts.actAs"]);
+        assert_eq!(
+            only_docs,
+            ["compute.instances.setMetadata", "iam.serviceAccounts.actAs"]
+        );
         assert!(check.is_subset(&docs));
         assert_eq!(required_by("iam.serviceAccounts.actAs"), (false, true));
         assert_eq!(required_by("compute.firewalls.create"), (true, true));
@@ -563,18 +580,41 @@ mod tests {
         let default = Options::default();
         assert_eq!(
             ids(default),
-            ["check_compute_base", "check_compute_firewall", "check_common_serviceusage", "check_storage", "check_storage_serviceusage"]
+            [
+                "check_compute_base",
+                "check_compute_firewall",
+                "check_common_serviceusage",
+                "check_storage",
+                "check_storage_serviceusage"
+            ]
         );
-        let vpc = Options { custom_vpc: true, ..default };
+        let vpc = Options {
+            custom_vpc: true,
+            ..default
+        };
         assert!(!ids(vpc).contains(&"check_compute_firewall"));
-        let vpc_ports = Options { custom_vpc: true, open_ports: true, ..default };
+        let vpc_ports = Options {
+            custom_vpc: true,
+            open_ports: true,
+            ..default
+        };
         assert!(ids(vpc_ports).contains(&"docs_firewall_for_ports"));
-        let res = Options { reservations: true, ..default };
+        let res = Options {
+            reservations: true,
+            ..default
+        };
         assert!(ids(res).contains(&"check_compute_reservations"));
-        let tpu = Options { tpus: true, ..default };
+        let tpu = Options {
+            tpus: true,
+            ..default
+        };
         assert!(ids(tpu).contains(&"docs_tpu"));
         assert!(tpu.apis().iter().any(|(s, _)| *s == "tpu.googleapis.com"));
-        let docs = Options { mode: Mode::SkyPilotDocs, custom_vpc: true, ..default };
+        let docs = Options {
+            mode: Mode::SkyPilotDocs,
+            custom_vpc: true,
+            ..default
+        };
         assert_eq!(ids(docs), ["docs_minimal_base", "docs_gcs_storage"]);
         assert_eq!(docs.excluded_from_base().len(), 2);
     }

@@ -149,11 +149,14 @@ where
                         (p, finding)
                     }));
                 }
-                Err(error) => out.extend(
-                    remaining
-                        .drain(..)
-                        .map(|p| (p, PermissionFinding::Error { error: error.clone() })),
-                ),
+                Err(error) => out.extend(remaining.drain(..).map(|p| {
+                    (
+                        p,
+                        PermissionFinding::Error {
+                            error: error.clone(),
+                        },
+                    )
+                })),
             },
             Err(error) => {
                 let named = match error.kind() {
@@ -163,12 +166,17 @@ where
                     _ => None,
                 };
                 match named {
-                    Some(index) => out.push((remaining.remove(index), PermissionFinding::Untestable)),
-                    None => out.extend(
-                        remaining
-                            .drain(..)
-                            .map(|p| (p, PermissionFinding::Error { error: error.clone() })),
-                    ),
+                    Some(index) => {
+                        out.push((remaining.remove(index), PermissionFinding::Untestable))
+                    }
+                    None => out.extend(remaining.drain(..).map(|p| {
+                        (
+                            p,
+                            PermissionFinding::Error {
+                                error: error.clone(),
+                            },
+                        )
+                    })),
                 }
             }
         }
@@ -206,7 +214,14 @@ async fn lookup_apis<T: Transport>(
             .collect(),
         Err(error) => services
             .into_iter()
-            .map(|s| (s, ApiFinding::Unknown { error: error.clone() }))
+            .map(|s| {
+                (
+                    s,
+                    ApiFinding::Unknown {
+                        error: error.clone(),
+                    },
+                )
+            })
             .collect(),
     }
 }

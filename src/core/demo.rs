@@ -82,9 +82,13 @@ pub struct SimulatedGoogle {
 
 /// Permissions that cannot be tested on a project: organization, folder and billing ones.
 fn untestable_on_project(permission: &str) -> bool {
-    ["billing.", "resourcemanager.organizations.", "resourcemanager.folders."]
-        .iter()
-        .any(|prefix| permission.starts_with(prefix))
+    [
+        "billing.",
+        "resourcemanager.organizations.",
+        "resourcemanager.folders.",
+    ]
+    .iter()
+    .any(|prefix| permission.starts_with(prefix))
         || matches!(
             permission,
             "resourcemanager.projects.create" | "resourcemanager.projects.list"
@@ -143,7 +147,10 @@ impl SimulatedGoogle {
         let service = host.to_owned();
         if self.rate_limit_next.get() > 0 {
             self.rate_limit_next.set(self.rate_limit_next.get() - 1);
-            return response(429, json!({"error": {"code": 429, "message": "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute'.", "status": "RESOURCE_EXHAUSTED", "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "RATE_LIMIT_EXCEEDED", "domain": "googleapis.com", "metadata": {"consumer": format!("projects/{GCLOUD_CONSUMER}"), "service": service}}]}}));
+            return response(
+                429,
+                json!({"error": {"code": 429, "message": "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute'.", "status": "RESOURCE_EXHAUSTED", "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "RATE_LIMIT_EXCEEDED", "domain": "googleapis.com", "metadata": {"consumer": format!("projects/{GCLOUD_CONSUMER}"), "service": service}}]}}),
+            );
         }
         let account = match &request.auth {
             Auth::Bearer(token) => match self.account_by_token(token) {
@@ -161,7 +168,10 @@ impl SimulatedGoogle {
         };
         if self.world.consumer_disabled.contains(&service) {
             let url = format!("https://console.developers.google.com/apis/api/{service}/overview?project={GCLOUD_CONSUMER}");
-            return response(403, json!({"error": {"code": 403, "message": format!("{service} has not been used in project {GCLOUD_CONSUMER} before or it is disabled. Enable it by visiting {url} then retry."), "status": "PERMISSION_DENIED", "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "SERVICE_DISABLED", "domain": "googleapis.com", "metadata": {"consumer": format!("projects/{GCLOUD_CONSUMER}"), "service": service, "containerInfo": GCLOUD_CONSUMER, "activationUrl": url}}, {"@type": "type.googleapis.com/google.rpc.Help", "links": [{"description": "Google developers console API activation", "url": url}]}]}}));
+            return response(
+                403,
+                json!({"error": {"code": 403, "message": format!("{service} has not been used in project {GCLOUD_CONSUMER} before or it is disabled. Enable it by visiting {url} then retry."), "status": "PERMISSION_DENIED", "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "SERVICE_DISABLED", "domain": "googleapis.com", "metadata": {"consumer": format!("projects/{GCLOUD_CONSUMER}"), "service": service, "containerInfo": GCLOUD_CONSUMER, "activationUrl": url}}, {"@type": "type.googleapis.com/google.rpc.Help", "links": [{"description": "Google developers console API activation", "url": url}]}]}}),
+            );
         }
         let body: serde_json::Value = request
             .body
@@ -170,7 +180,11 @@ impl SimulatedGoogle {
             .unwrap_or(serde_json::Value::Null);
         let asked: Vec<String> = body["permissions"]
             .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         match (host, request.method) {
             ("cloudresourcemanager.googleapis.com", Method::Post) => {
@@ -198,7 +212,11 @@ impl SimulatedGoogle {
                     .unwrap_or("");
                 match self.world.service_accounts.iter().find(|s| s.name == email) {
                     Some(sa) => held_answer(sa.grants.get(&account.sub), &asked),
-                    None => google_error(404, "NOT_FOUND", &format!("Unknown service account {email}")),
+                    None => google_error(
+                        404,
+                        "NOT_FOUND",
+                        &format!("Unknown service account {email}"),
+                    ),
                 }
             }
             _ => google_error(404, "NOT_FOUND", "Unknown endpoint"),
@@ -212,33 +230,51 @@ impl SimulatedGoogle {
             .map(|(_, v)| v.into_owned())
             .unwrap_or_default();
         match self.account_by_token(&token) {
-            Some(a) if !a.expired => response(200, json!({
-                "azp": "32555940559.apps.googleusercontent.com",
-                "aud": "32555940559.apps.googleusercontent.com",
-                "sub": a.sub,
-                "scope": "openid https://www.googleapis.com/auth/userinfo.email https://www.googleapis.com/auth/cloud-platform",
-                // A fixed far-future expiry keeps the simulation free of clocks.
-                "exp": "4102444800",
-                "expires_in": "3599",
-                "email": a.email,
-                "email_verified": "true",
-                "access_type": "offline"
-            })),
-            _ => response(400, json!({"error": "invalid_token", "error_description": "Invalid Value"})),
+            Some(a) if !a.expired => response(
+                200,
+                json!({
+                    "azp": "32555940559.apps.googleusercontent.com",
+                    "aud": "32555940559.apps.googleusercontent.com",
+                    "sub": a.sub,
+                    "scope": "openid https://www.googleapis.com/auth/userinfo.email https://www.googleapis.com/auth/cloud-platform",
+                    // A fixed far-future expiry keeps the simulation free of clocks.
+                    "exp": "4102444800",
+                    "expires_in": "3599",
+                    "email": a.email,
+                    "email_verified": "true",
+                    "access_type": "offline"
+                }),
+            ),
+            _ => response(
+                400,
+                json!({"error": "invalid_token", "error_description": "Invalid Value"}),
+            ),
         }
     }
 
     fn test_project(&self, account: &Account, id: &str, asked: &[String]) -> Response {
         if asked.len() > 100 {
-            return google_error(400, "INVALID_ARGUMENT", "Request contains an invalid argument.");
+            return google_error(
+                400,
+                "INVALID_ARGUMENT",
+                "Request contains an invalid argument.",
+            );
         }
         if let Some(bad) = asked.iter().find(|p| untestable_on_project(p)) {
-            return google_error(400, "INVALID_ARGUMENT", &format!("Permission {bad} is not valid for this resource."));
+            return google_error(
+                400,
+                "INVALID_ARGUMENT",
+                &format!("Permission {bad} is not valid for this resource."),
+            );
         }
         let project = self.world.projects.iter().find(|p| p.id == id);
         match project.and_then(|p| p.grants.get(&account.sub)) {
             Some(grants) => held_answer(Some(grants), asked),
-            None => google_error(403, "PERMISSION_DENIED", "The caller does not have permission"),
+            None => google_error(
+                403,
+                "PERMISSION_DENIED",
+                "The caller does not have permission",
+            ),
         }
     }
 
@@ -249,49 +285,78 @@ impl SimulatedGoogle {
         else {
             return google_error(404, "NOT_FOUND", "Unknown method");
         };
-        let names: Vec<&str> = query.iter().filter(|(k, _)| k == "names").map(|(_, v)| v.as_str()).collect();
+        let names: Vec<&str> = query
+            .iter()
+            .filter(|(k, _)| k == "names")
+            .map(|(_, v)| v.as_str())
+            .collect();
         if names.len() > 30 {
-            return google_error(400, "INVALID_ARGUMENT", "A single request can get a maximum of 30 services at a time.");
+            return google_error(
+                400,
+                "INVALID_ARGUMENT",
+                "A single request can get a maximum of 30 services at a time.",
+            );
         }
         let Some(project) = self.world.projects.iter().find(|p| p.id == id) else {
-            return google_error(403, "PERMISSION_DENIED", "Permission denied to get service [compute.googleapis.com]");
+            return google_error(
+                403,
+                "PERMISSION_DENIED",
+                "Permission denied to get service [compute.googleapis.com]",
+            );
         };
         let can_read = project
             .grants
             .get(&account.sub)
             .is_some_and(|g| g.contains("serviceusage.services.get"));
         if !can_read {
-            return response(403, json!({"error": {"code": 403, "message": format!("Permission 'serviceusage.services.get' denied on resource '//serviceusage.googleapis.com/projects/{id}' (or it may not exist)."), "status": "PERMISSION_DENIED", "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "IAM_PERMISSION_DENIED", "domain": "serviceusage.googleapis.com", "metadata": {"permission": "serviceusage.services.get"}}]}}));
+            return response(
+                403,
+                json!({"error": {"code": 403, "message": format!("Permission 'serviceusage.services.get' denied on resource '//serviceusage.googleapis.com/projects/{id}' (or it may not exist)."), "status": "PERMISSION_DENIED", "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "IAM_PERMISSION_DENIED", "domain": "serviceusage.googleapis.com", "metadata": {"permission": "serviceusage.services.get"}}]}}),
+            );
         }
         let services: Vec<serde_json::Value> = names
             .iter()
             .filter_map(|n| n.rsplit_once("/services/").map(|(_, s)| s))
-            .map(|s| json!({
-                "name": format!("projects/{}/services/{s}", project.number),
-                "state": if project.enabled.contains(s) { "ENABLED" } else { "DISABLED" },
-            }))
+            .map(|s| {
+                json!({
+                    "name": format!("projects/{}/services/{s}", project.number),
+                    "state": if project.enabled.contains(s) { "ENABLED" } else { "DISABLED" },
+                })
+            })
             .collect();
         response(200, json!({ "services": services }))
     }
 
     fn test_bucket(&self, account: &Account, path: &str, asked: &[String]) -> Response {
         let legacy = |code: u16, reason: &str, message: &str| {
-            response(code, json!({"error": {"code": code, "message": message, "errors": [{"message": message, "domain": "global", "reason": reason}]}}))
+            response(
+                code,
+                json!({"error": {"code": code, "message": message, "errors": [{"message": message, "domain": "global", "reason": reason}]}}),
+            )
         };
         let name = path
             .strip_prefix("storage/v1/b/")
             .and_then(|p| p.strip_suffix("/iam/testPermissions"))
             .unwrap_or("");
         if let Some(bad) = asked.iter().find(|p| {
-            !p.starts_with("storage.") || matches!(p.as_str(), "storage.buckets.create" | "storage.buckets.list")
+            !p.starts_with("storage.")
+                || matches!(
+                    p.as_str(),
+                    "storage.buckets.create" | "storage.buckets.list"
+                )
         }) {
-            return legacy(400, "invalid", &format!("{bad} is not a valid Google Cloud Storage permission."));
+            return legacy(
+                400,
+                "invalid",
+                &format!("{bad} is not a valid Google Cloud Storage permission."),
+            );
         }
         match self.world.buckets.iter().find(|b| b.name == name) {
             Some(bucket) => {
                 let mut answer = held_answer(bucket.grants.get(&account.sub), asked);
                 // Cloud Storage adds `kind` and omits `permissions` when none is held.
-                let mut value: serde_json::Value = serde_json::from_str(&answer.body).unwrap_or_default();
+                let mut value: serde_json::Value =
+                    serde_json::from_str(&answer.body).unwrap_or_default();
                 value["kind"] = json!("storage#testIamPermissionsResponse");
                 answer.body = value.to_string();
                 answer
@@ -333,6 +398,11 @@ pub fn every_catalog_permission() -> BTreeSet<String> {
         .collect()
 }
 
+/// Whether `token` is one of the demo's made-up tokens.
+pub fn is_demo_token(token: &str) -> bool {
+    token.starts_with("demo-token-")
+}
+
 /// The demo's token for Alice.
 pub const DEMO_TOKEN_ALICE: &str = "demo-token-alice";
 /// The demo's token for Bob.
@@ -351,7 +421,10 @@ pub const DEMO_PROJECT_TEAM: &str = "ml-team-demo";
 pub fn demo_world() -> World {
     let all = every_catalog_permission();
     let without = |drop: &[&str]| -> BTreeSet<String> {
-        all.iter().filter(|p| !drop.contains(&p.as_str())).cloned().collect()
+        all.iter()
+            .filter(|p| !drop.contains(&p.as_str()))
+            .cloned()
+            .collect()
     };
     let storage_only: BTreeSet<String> = all
         .iter()
@@ -364,15 +437,28 @@ pub fn demo_world() -> World {
         .collect();
     World {
         accounts: vec![
-            Account { token: DEMO_TOKEN_ALICE.into(), sub: "100000000000000000001".into(), email: "alice@example.com".into(), expired: false },
-            Account { token: DEMO_TOKEN_BOB.into(), sub: "100000000000000000002".into(), email: "bob@example.com".into(), expired: false },
+            Account {
+                token: DEMO_TOKEN_ALICE.into(),
+                sub: "100000000000000000001".into(),
+                email: "alice@example.com".into(),
+                expired: false,
+            },
+            Account {
+                token: DEMO_TOKEN_BOB.into(),
+                sub: "100000000000000000002".into(),
+                email: "bob@example.com".into(),
+                expired: false,
+            },
         ],
         projects: vec![
             Project {
                 id: DEMO_PROJECT_SEED.into(),
                 number: "200000000001".into(),
                 grants: BTreeMap::from([
-                    ("100000000000000000001".into(), without(&["compute.firewalls.create", "compute.firewalls.delete"])),
+                    (
+                        "100000000000000000001".into(),
+                        without(&["compute.firewalls.create", "compute.firewalls.delete"]),
+                    ),
                     ("100000000000000000002".into(), all.clone()),
                 ]),
                 enabled: apis.clone(),
@@ -393,7 +479,10 @@ pub fn demo_world() -> World {
         }],
         service_accounts: vec![Resource {
             name: format!("skypilot-v1@{DEMO_PROJECT_TEAM}.iam.gserviceaccount.com"),
-            grants: BTreeMap::from([("100000000000000000001".into(), BTreeSet::from(["iam.serviceAccounts.actAs".to_string()]))]),
+            grants: BTreeMap::from([(
+                "100000000000000000001".into(),
+                BTreeSet::from(["iam.serviceAccounts.actAs".to_string()]),
+            )]),
         }],
         consumer_disabled: BTreeSet::new(),
     }

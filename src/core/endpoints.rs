@@ -28,6 +28,13 @@ pub const GOOGLE_API_HOSTS: [&str; 5] = [
     "iam.googleapis.com",
 ];
 
+/// Whether `url` is an `https` URL on one of [`GOOGLE_API_HOSTS`]: the only place the token goes.
+pub fn is_google_api_url(url: &str) -> bool {
+    url.strip_prefix("https://")
+        .and_then(|rest| rest.split_once('/'))
+        .is_some_and(|(host, _)| GOOGLE_API_HOSTS.contains(&host))
+}
+
 /// Most permissions Resource Manager accepts in one `testIamPermissions` call (a practical
 /// limit: Google documents none, and public tools use 100).
 pub const MAX_PERMISSIONS_PER_CALL: usize = 100;
@@ -212,7 +219,10 @@ mod tests {
     use super::*;
 
     fn perms(names: &[&str]) -> Vec<Permission> {
-        names.iter().map(|n| Permission::parse(n).unwrap()).collect()
+        names
+            .iter()
+            .map(|n| Permission::parse(n).unwrap())
+            .collect()
     }
 
     #[test]
@@ -223,19 +233,28 @@ mod tests {
             r.url,
             "https://cloudresourcemanager.googleapis.com/v1/projects/example.com%3Amy-proj:testIamPermissions"
         );
-        assert_eq!(r.body.unwrap().text, r#"{"permissions":["compute.disks.list"]}"#);
+        assert_eq!(
+            r.body.unwrap().text,
+            r#"{"permissions":["compute.disks.list"]}"#
+        );
 
         let p = ProjectId::parse("my-proj-1").unwrap();
         let r = services_batch_get(&p, &["compute.googleapis.com", "iam.googleapis.com"], "t");
         assert_eq!(r.url, "https://serviceusage.googleapis.com/v1/projects/my-proj-1/services:batchGet?names=projects%2Fmy-proj-1%2Fservices%2Fcompute.googleapis.com&names=projects%2Fmy-proj-1%2Fservices%2Fiam.googleapis.com&fields=services(name%2Cstate)");
 
         let b = BucketName::parse("my-bucket").unwrap();
-        let r = bucket_test_permissions(&b, &perms(&["storage.objects.get", "storage.objects.list"]), "t");
+        let r = bucket_test_permissions(
+            &b,
+            &perms(&["storage.objects.get", "storage.objects.list"]),
+            "t",
+        );
         assert!(r.url.ends_with("/b/my-bucket/iam/testPermissions?permissions=storage.objects.get&permissions=storage.objects.list"));
 
         let sa = ServiceAccountEmail::parse("skypilot-v1@p.iam.gserviceaccount.com").unwrap();
         let r = service_account_test_permissions(&sa, &perms(&["iam.serviceAccounts.actAs"]), "t");
-        assert!(r.url.contains("/serviceAccounts/skypilot-v1%40p.iam.gserviceaccount.com:testIamPermissions"));
+        assert!(r.url.contains(
+            "/serviceAccounts/skypilot-v1%40p.iam.gserviceaccount.com:testIamPermissions"
+        ));
     }
 
     #[test]
@@ -243,10 +262,29 @@ mod tests {
         let r = tokeninfo("secret/+token");
         assert!(!r.url.contains("secret"));
         assert_eq!(r.auth, Auth::None);
-        assert_eq!(r.body.as_ref().unwrap().text, "access_token=secret%2F%2Btoken");
-        assert!(!format!("{r:?}").contains("secret"), "Debug must not print the token");
+        assert_eq!(
+            r.body.as_ref().unwrap().text,
+            "access_token=secret%2F%2Btoken"
+        );
+        assert!(
+            !format!("{r:?}").contains("secret"),
+            "Debug must not print the token"
+        );
         let r = project_test_permissions(&ProjectId::parse("abcdef").unwrap(), &[], "secret");
         assert!(!format!("{r:?}").contains("secret"));
+    }
+
+    #[test]
+    fn only_google_hosts_are_google() {
+        assert!(is_google_api_url("https://iam.googleapis.com/v1/x"));
+        assert!(!is_google_api_url("http://iam.googleapis.com/v1/x"));
+        assert!(!is_google_api_url(
+            "https://iam.googleapis.com.evil.example/v1/x"
+        ));
+        assert!(!is_google_api_url(
+            "https://evil.example/iam.googleapis.com/"
+        ));
+        assert!(!is_google_api_url("https://iam.googleapis.com"));
     }
 
     #[test]

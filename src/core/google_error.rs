@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// What to tell a user whose token lacks the needed scope.
+pub const SCOPE_HELP: &str = "The token lacks the OAuth scope this check needs: it must include https://www.googleapis.com/auth/cloud-platform (or cloud-platform.read-only). Tokens from `gcloud auth print-access-token` have it.";
+
 /// What kind of failure an error is; decides the message and whether to retry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -79,8 +82,8 @@ pub enum ApiError {
         /// What the browser said.
         detail: String,
     },
-    /// Google answered with an error.
-    Google(GoogleError),
+    /// Google answered with an error (boxed: it is large and errors are rare).
+    Google(Box<GoogleError>),
     /// A response we could not read (not JSON, or not the documented shape).
     Malformed {
         /// HTTP status.
@@ -183,7 +186,9 @@ impl GoogleError {
                         }
                         Some(HELP) => {
                             if let Ok(help) = serde_json::from_value::<Help>(detail) {
-                                error.help_links.extend(help.links.into_iter().map(|l| l.url));
+                                error
+                                    .help_links
+                                    .extend(help.links.into_iter().map(|l| l.url));
                             }
                         }
                         _ => {}
@@ -195,14 +200,16 @@ impl GoogleError {
             }
         }
         error.kind = error.classify();
-        ApiError::Google(error)
+        ApiError::Google(Box::new(error))
     }
 
     fn classify(&self) -> ErrorKind {
         let reason = self.reason.as_deref().unwrap_or("");
         match reason {
             "ACCESS_TOKEN_EXPIRED" => return ErrorKind::TokenExpired,
-            "ACCESS_TOKEN_TYPE_UNSUPPORTED" | "CREDENTIALS_MISSING" | "invalid_token"
+            "ACCESS_TOKEN_TYPE_UNSUPPORTED"
+            | "CREDENTIALS_MISSING"
+            | "invalid_token"
             | "authError" => return ErrorKind::TokenInvalid,
             "ACCESS_TOKEN_SCOPE_INSUFFICIENT" | "insufficientPermissions" => {
                 return ErrorKind::ScopeInsufficient
@@ -288,7 +295,7 @@ impl ApiError {
     /// The parsed Google error, if there is one.
     pub fn google(&self) -> Option<&GoogleError> {
         match self {
-            ApiError::Google(e) => Some(e),
+            ApiError::Google(e) => Some(e.as_ref()),
             _ => None,
         }
     }
@@ -343,9 +350,7 @@ impl fmt::Display for ApiError {
             ErrorKind::TokenInvalid => f.write_str(
                 "The access token is not valid (mistyped, revoked or expired). Get a new one with `gcloud auth print-access-token`.",
             ),
-            ErrorKind::ScopeInsufficient => f.write_str(
-                "The token lacks the OAuth scope this check needs: it must include https://www.googleapis.com/auth/cloud-platform (or cloud-platform.read-only). Tokens from `gcloud auth print-access-token` have it.",
-            ),
+            ErrorKind::ScopeInsufficient => f.write_str(SCOPE_HELP),
             ErrorKind::ServiceDisabled {
                 service,
                 consumer,
@@ -397,7 +402,7 @@ mod tests {
 
     fn google(status: u16, body: &str) -> GoogleError {
         match GoogleError::from_response(status, body) {
-            ApiError::Google(e) => e,
+            ApiError::Google(e) => *e,
             other => panic!("expected a Google error, got {other:?}"),
         }
     }
@@ -410,7 +415,7 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::TokenExpired);
         assert_eq!(e.status.as_deref(), Some("UNAUTHENTICATED"));
         assert_eq!(e.metadata["service"], "cloudresourcemanager.googleapis.com");
-        assert!(ApiError::Google(e).is_token_problem());
+        assert!(ApiError::Google(Box::new(e)).is_token_problem());
     }
 
     #[test]
@@ -423,7 +428,10 @@ mod tests {
 
     #[test]
     fn tokeninfo_invalid_token() {
-        let e = google(400, r#"{"error":"invalid_token","error_description":"Invalid Value"}"#);
+        let e = google(
+            400,
+            r#"{"error":"invalid_token","error_description":"Invalid Value"}"#,
+        );
         assert_eq!(e.kind, ErrorKind::TokenInvalid);
         assert_eq!(e.message, "Invalid Value");
     }
@@ -449,8 +457,10 @@ mod tests {
         assert_eq!(service, "cloudresourcemanager.googleapis.com");
         assert_eq!(consumer, "projects/606999393380");
         assert_eq!(e.help_links.len(), 1);
-        let text = ApiError::Google(e).to_string();
-        assert!(text.contains("gcloud services enable cloudresourcemanager.googleapis.com --project 606999393380"));
+        let text = ApiError::Google(Box::new(e)).to_string();
+        assert!(text.contains(
+            "gcloud services enable cloudresourcemanager.googleapis.com --project 606999393380"
+        ));
     }
 
     #[test]
@@ -498,7 +508,10 @@ mod tests {
     fn rate_limit_and_server_errors_are_transient() {
         let body = r#"{"error":{"code":429,"message":"Quota exceeded","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"RATE_LIMIT_EXCEEDED","domain":"googleapis.com","metadata":{"consumer":"projects/764086051850","quota_metric":"cloudresourcemanager.googleapis.com/read_requests"}}]}}"#;
         assert!(GoogleError::from_response(429, body).is_transient());
-        let e = GoogleError::from_response(503, r#"{"error":{"code":503,"message":"unavailable","status":"UNAVAILABLE"}}"#);
+        let e = GoogleError::from_response(
+            503,
+            r#"{"error":{"code":503,"message":"unavailable","status":"UNAVAILABLE"}}"#,
+        );
         assert!(e.is_transient());
         assert_eq!(e.kind(), Some(&ErrorKind::ServerError));
     }
@@ -508,7 +521,10 @@ mod tests {
         for body in ["<html>Bad gateway</html>", "", "{\"foo\":1}", "[1,2]"] {
             assert!(matches!(
                 GoogleError::from_response(502, body),
-                ApiError::Malformed { http_status: 502, .. }
+                ApiError::Malformed {
+                    http_status: 502,
+                    ..
+                }
             ));
         }
     }

@@ -4,6 +4,7 @@
 //! (over any [`http::Transport`]) → [`verdict`] → [`cache`] and [`report`]. [`demo`] is a
 //! simulated Google used by demo mode and by the native tests.
 
+pub mod advice;
 pub mod cache;
 pub mod catalog;
 pub mod check;

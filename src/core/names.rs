@@ -63,10 +63,14 @@ fn check_project_part(id: &str, whole: &str) -> Result<(), NameError> {
                 "\"{whole}\" looks like a project number; enter the project ID (e.g. my-project-123)."
             )));
         }
-        return Err(err(format!("Project ID \"{whole}\" must start with a letter.")));
+        return Err(err(format!(
+            "Project ID \"{whole}\" must start with a letter."
+        )));
     }
     if id.ends_with('-') {
-        return Err(err(format!("Project ID \"{whole}\" must not end with a hyphen.")));
+        return Err(err(format!(
+            "Project ID \"{whole}\" must not end with a hyphen."
+        )));
     }
     for word in ["google", "undefined", "null", "ssl"] {
         if id.contains(word) {
@@ -132,12 +136,20 @@ impl BucketName {
         let len = name.len();
         let max = if name.contains('.') { 222 } else { 63 };
         if len < 3 || len > max {
-            return Err(bad(&format!("must be 3 to {max} characters long (it has {len}).")));
+            return Err(bad(&format!(
+                "must be 3 to {max} characters long (it has {len})."
+            )));
         }
-        if name.split('.').any(|part| part.is_empty() || part.len() > 63) {
-            return Err(bad("has an empty or over-long dot-separated part (63 at most)."));
+        if name
+            .split('.')
+            .any(|part| part.is_empty() || part.len() > 63)
+        {
+            return Err(bad(
+                "has an empty or over-long dot-separated part (63 at most).",
+            ));
         }
-        let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        let edge_ok =
+            |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
         if !edge_ok(name.chars().next()) || !edge_ok(name.chars().last()) {
             return Err(bad("must start and end with a letter or digit."));
         }
@@ -231,7 +243,12 @@ mod tests {
 
     #[test]
     fn project_ids() {
-        for ok in ["my-project-123", "abcdef", "example.com:my-proj", "google.com:my-proj"] {
+        for ok in [
+            "my-project-123",
+            "abcdef",
+            "example.com:my-proj",
+            "google.com:my-proj",
+        ] {
             assert_eq!(ProjectId::parse(ok).unwrap().as_str(), ok);
         }
         let msg = |t: &str| ProjectId::parse(t).unwrap_err().to_string();
@@ -250,7 +267,10 @@ mod tests {
 
     #[test]
     fn bucket_names() {
-        assert_eq!(BucketName::parse("gs://my-bucket/").unwrap().as_str(), "my-bucket");
+        assert_eq!(
+            BucketName::parse("gs://my-bucket/").unwrap().as_str(),
+            "my-bucket"
+        );
         assert!(BucketName::parse("a.b.c").is_ok());
         for (bad, why) in [
             ("ab", "3 to 63"),

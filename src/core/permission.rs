@@ -206,8 +206,14 @@ mod tests {
     #[test]
     fn rejects_bad_names_with_reasons() {
         assert_eq!(Permission::parse(" "), Err(PermissionError::Empty));
-        assert_eq!(Permission::parse("storage.*"), Err(PermissionError::Wildcard));
-        assert_eq!(Permission::parse("compute.instances"), Err(PermissionError::Shape));
+        assert_eq!(
+            Permission::parse("storage.*"),
+            Err(PermissionError::Wildcard)
+        );
+        assert_eq!(
+            Permission::parse("compute.instances"),
+            Err(PermissionError::Shape)
+        );
         assert_eq!(Permission::parse("a.b.c.d"), Err(PermissionError::Shape));
         assert_eq!(Permission::parse("a..c"), Err(PermissionError::Shape));
         assert_eq!(

@@ -2,7 +2,9 @@
 //! account) become a [`Plan`] of permission batches, API look-ups and probes, with a fingerprint
 //! that keys the cache.
 
-use super::catalog::{Capability, Group, Options, Source, ACT_AS_SERVICE_ACCOUNT, BUCKET_ACCESS, DOCS_MINIMAL_BASE};
+use super::catalog::{
+    Capability, Group, Options, Source, ACT_AS_SERVICE_ACCOUNT, BUCKET_ACCESS, DOCS_MINIMAL_BASE,
+};
 use super::endpoints::{MAX_PERMISSIONS_PER_CALL, MAX_SERVICES_PER_BATCH_GET};
 use super::names::{BucketName, ProjectId, ServiceAccountEmail};
 use super::permission::Permission;
@@ -102,22 +104,24 @@ impl Plan {
         let mut apis = Vec::new();
         if !input.skip_skypilot {
             let excluded = input.options.excluded_from_base();
-            groups.extend(
+            groups.extend(input.options.groups().into_iter().map(|g| {
+                let drop: &[&str] = if g.id == DOCS_MINIMAL_BASE.id {
+                    excluded
+                } else {
+                    &[]
+                };
+                PlannedGroup::from_catalog(g, drop)
+            }));
+            apis.extend(
                 input
                     .options
-                    .groups()
+                    .apis()
                     .into_iter()
-                    .map(|g| {
-                        let drop: &[&str] = if g.id == DOCS_MINIMAL_BASE.id { excluded } else { &[] };
-                        PlannedGroup::from_catalog(g, drop)
+                    .map(|(service, capability)| ApiRequirement {
+                        service: service.into(),
+                        capability,
                     }),
             );
-            apis.extend(input.options.apis().into_iter().map(|(service, capability)| {
-                ApiRequirement {
-                    service: service.into(),
-                    capability,
-                }
-            }));
         }
         if input.bucket.is_some() {
             groups.push(PlannedGroup::from_catalog(&BUCKET_ACCESS, &[]));
@@ -228,7 +232,11 @@ impl Plan {
         }
         feed(self.bucket.as_ref().map_or("", |b| b.as_str()));
         feed(self.service_account.as_ref().map_or("", |s| s.as_str()));
-        feed(if self.options.jobs_bucket_on_gcs { "jobs-gcs" } else { "jobs-local" });
+        feed(if self.options.jobs_bucket_on_gcs {
+            "jobs-gcs"
+        } else {
+            "jobs-local"
+        });
         format!("{:016x}", hasher.finish())
     }
 }
@@ -255,23 +263,37 @@ mod tests {
         assert!(names.contains(&"compute.firewalls.create".into()));
         assert!(!names.contains(&"iam.serviceAccounts.actAs".into()));
         assert_eq!(plan.batches().len(), 1);
-        assert_eq!(plan.api_batches(), vec![vec![
-            "cloudresourcemanager.googleapis.com".to_string(),
-            "compute.googleapis.com".into(),
-            "iam.googleapis.com".into(),
-            "storage.googleapis.com".into(),
-        ]]);
+        assert_eq!(
+            plan.api_batches(),
+            vec![vec![
+                "cloudresourcemanager.googleapis.com".to_string(),
+                "compute.googleapis.com".into(),
+                "iam.googleapis.com".into(),
+                "storage.googleapis.com".into(),
+            ]]
+        );
         assert_eq!(plan.request_count(), 2);
     }
 
     #[test]
     fn batching_250_is_3_requests() {
-        let input = PlanInput { custom: custom(250), skip_skypilot: true, ..Default::default() };
+        let input = PlanInput {
+            custom: custom(250),
+            skip_skypilot: true,
+            ..Default::default()
+        };
         let plan = Plan::build(project(), &input);
         let sizes: Vec<usize> = plan.batches().iter().map(Vec::len).collect();
         assert_eq!(sizes, [100, 100, 50]);
         assert!(plan.apis.is_empty());
-        let thousand = Plan::build(project(), &PlanInput { custom: custom(1000), skip_skypilot: true, ..Default::default() });
+        let thousand = Plan::build(
+            project(),
+            &PlanInput {
+                custom: custom(1000),
+                skip_skypilot: true,
+                ..Default::default()
+            },
+        );
         assert_eq!(thousand.request_count(), 10);
     }
 
@@ -281,27 +303,63 @@ mod tests {
         let again = Plan::build(project(), &PlanInput::default());
         assert_eq!(base.fingerprint, again.fingerprint);
         assert_eq!(base.fingerprint.len(), 16);
-        let other_project = Plan::build(ProjectId::parse("other-proj").unwrap(), &PlanInput::default());
-        assert_eq!(base.fingerprint, other_project.fingerprint, "the project is its own key part");
+        let other_project = Plan::build(
+            ProjectId::parse("other-proj").unwrap(),
+            &PlanInput::default(),
+        );
+        assert_eq!(
+            base.fingerprint, other_project.fingerprint,
+            "the project is its own key part"
+        );
         let mut seen = BTreeSet::from([base.fingerprint.clone()]);
         let variants = [
-            Options { custom_vpc: true, ..Options::default() },
-            Options { tpus: true, ..Options::default() },
-            Options { reservations: true, ..Options::default() },
-            Options { jobs_bucket_on_gcs: false, ..Options::default() },
-            Options { mode: super::super::catalog::Mode::SkyPilotDocs, ..Options::default() },
+            Options {
+                custom_vpc: true,
+                ..Options::default()
+            },
+            Options {
+                tpus: true,
+                ..Options::default()
+            },
+            Options {
+                reservations: true,
+                ..Options::default()
+            },
+            Options {
+                jobs_bucket_on_gcs: false,
+                ..Options::default()
+            },
+            Options {
+                mode: super::super::catalog::Mode::SkyPilotDocs,
+                ..Options::default()
+            },
         ];
         for options in variants {
-            let plan = Plan::build(project(), &PlanInput { options, ..Default::default() });
+            let plan = Plan::build(
+                project(),
+                &PlanInput {
+                    options,
+                    ..Default::default()
+                },
+            );
             assert!(seen.insert(plan.fingerprint), "{options:?}");
         }
-        let with_bucket = Plan::build(project(), &PlanInput { bucket: Some(BucketName::parse("b-1x").unwrap()), ..Default::default() });
+        let with_bucket = Plan::build(
+            project(),
+            &PlanInput {
+                bucket: Some(BucketName::parse("b-1x").unwrap()),
+                ..Default::default()
+            },
+        );
         assert!(seen.insert(with_bucket.fingerprint));
     }
 
     #[test]
     fn probes_only_when_given_and_relevant() {
-        let docs = Options { mode: super::super::catalog::Mode::SkyPilotDocs, ..Options::default() };
+        let docs = Options {
+            mode: super::super::catalog::Mode::SkyPilotDocs,
+            ..Options::default()
+        };
         let input = PlanInput {
             options: docs,
             bucket: Some(BucketName::parse("jobs-bucket").unwrap()),
@@ -313,21 +371,54 @@ mod tests {
         assert_eq!(plan.service_account_permissions().len(), 1);
         assert_eq!(plan.request_count(), 4);
         // A named bucket or account brings its own group, in either mode.
-        let parity = Plan::build(project(), &PlanInput { options: Options::default(), ..input });
+        let parity = Plan::build(
+            project(),
+            &PlanInput {
+                options: Options::default(),
+                ..input
+            },
+        );
         assert_eq!(parity.bucket_permissions().len(), 6);
         assert_eq!(parity.service_account_permissions().len(), 1);
         assert!(parity.groups.iter().any(|g| g.id == "bucket_access"));
         let none = Plan::build(project(), &PlanInput::default());
-        assert!(none.bucket_permissions().is_empty() && none.service_account_permissions().is_empty());
+        assert!(
+            none.bucket_permissions().is_empty() && none.service_account_permissions().is_empty()
+        );
     }
 
     #[test]
     fn custom_vpc_drops_firewall_pair_in_docs_mode() {
-        let options = Options { mode: super::super::catalog::Mode::SkyPilotDocs, custom_vpc: true, ..Options::default() };
-        let plan = Plan::build(project(), &PlanInput { options, ..Default::default() });
-        assert!(!plan.permissions().iter().any(|p| p.as_str() == "compute.firewalls.create"));
-        let ports = Options { open_ports: true, ..options };
-        let plan = Plan::build(project(), &PlanInput { options: ports, ..Default::default() });
-        assert!(plan.permissions().iter().any(|p| p.as_str() == "compute.firewalls.create"));
+        let options = Options {
+            mode: super::super::catalog::Mode::SkyPilotDocs,
+            custom_vpc: true,
+            ..Options::default()
+        };
+        let plan = Plan::build(
+            project(),
+            &PlanInput {
+                options,
+                ..Default::default()
+            },
+        );
+        assert!(!plan
+            .permissions()
+            .iter()
+            .any(|p| p.as_str() == "compute.firewalls.create"));
+        let ports = Options {
+            open_ports: true,
+            ..options
+        };
+        let plan = Plan::build(
+            project(),
+            &PlanInput {
+                options: ports,
+                ..Default::default()
+            },
+        );
+        assert!(plan
+            .permissions()
+            .iter()
+            .any(|p| p.as_str() == "compute.firewalls.create"));
     }
 }

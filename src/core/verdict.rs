@@ -117,8 +117,7 @@ pub fn effective(plan: &Plan, findings: &Findings, permission: &Permission) -> E
         None => Effective::NotTested,
     };
     let project = from(findings.project.get(permission));
-    let (specific, given, unverified) = if BUCKET_LEVEL_PERMISSIONS.contains(&permission.as_str())
-    {
+    let (specific, given, unverified) = if BUCKET_LEVEL_PERMISSIONS.contains(&permission.as_str()) {
         (
             findings.bucket.get(permission),
             plan.bucket.is_some(),
@@ -363,7 +362,10 @@ mod tests {
     #[test]
     fn seed_scenario_storage_ready_compute_not() {
         let p = plan(PlanInput::default());
-        let f = findings_except(&p, &["compute.firewalls.create", "compute.firewalls.delete"]);
+        let f = findings_except(
+            &p,
+            &["compute.firewalls.create", "compute.firewalls.delete"],
+        );
         let vs = verdicts(&p, &f);
         let topics: Vec<Topic> = vs.iter().map(|v| v.topic).collect();
         assert_eq!(topics, [Topic::Compute, Topic::Storage, Topic::ManagedJobs]);
@@ -371,7 +373,10 @@ mod tests {
         assert_eq!(status(&vs, Topic::Compute), Status::NotReady);
         assert_eq!(status(&vs, Topic::ManagedJobs), Status::NotReady);
         let missing: Vec<&str> = vs[0].missing.iter().map(|p| p.as_str()).collect();
-        assert_eq!(missing, ["compute.firewalls.create", "compute.firewalls.delete"]);
+        assert_eq!(
+            missing,
+            ["compute.firewalls.create", "compute.firewalls.delete"]
+        );
         assert_eq!(vs[2].missing, vs[0].missing);
     }
 
@@ -384,8 +389,14 @@ mod tests {
 
     #[test]
     fn managed_jobs_without_gcs_bucket_needs_only_compute() {
-        let options = Options { jobs_bucket_on_gcs: false, ..Options::default() };
-        let p = plan(PlanInput { options, ..Default::default() });
+        let options = Options {
+            jobs_bucket_on_gcs: false,
+            ..Options::default()
+        };
+        let p = plan(PlanInput {
+            options,
+            ..Default::default()
+        });
         let vs = verdicts(&p, &findings_except(&p, &["storage.buckets.create"]));
         assert_eq!(status(&vs, Topic::Storage), Status::NotReady);
         assert_eq!(status(&vs, Topic::ManagedJobs), Status::Ready);
@@ -404,7 +415,9 @@ mod tests {
             r#"{"error":{"code":503,"message":"backend unavailable","status":"UNAVAILABLE"}}"#,
         );
         for v in f.project.values_mut() {
-            *v = PermissionFinding::Error { error: error.clone() };
+            *v = PermissionFinding::Error {
+                error: error.clone(),
+            };
         }
         let vs = verdicts(&p, &f);
         assert!(vs.iter().all(|v| v.status == Status::Unknown));
@@ -415,16 +428,36 @@ mod tests {
 
     #[test]
     fn owner_like_account_with_bucket() {
-        let docs = Options { mode: Mode::SkyPilotDocs, ..Options::default() };
-        let objects = ["storage.buckets.get", "storage.objects.create", "storage.objects.delete", "storage.objects.get", "storage.objects.list", "storage.objects.update"];
+        let docs = Options {
+            mode: Mode::SkyPilotDocs,
+            ..Options::default()
+        };
+        let objects = [
+            "storage.buckets.get",
+            "storage.objects.create",
+            "storage.objects.delete",
+            "storage.objects.get",
+            "storage.objects.list",
+            "storage.objects.update",
+        ];
         // No bucket given: the project-level misses are notes, not failures.
-        let p = plan(PlanInput { options: docs, ..Default::default() });
+        let p = plan(PlanInput {
+            options: docs,
+            ..Default::default()
+        });
         let f = findings_except(&p, &objects);
         let vs = verdicts(&p, &f);
         assert_eq!(status(&vs, Topic::Storage), Status::Ready);
-        assert!(vs[1].notes.iter().any(|n| n.contains("granted per bucket — not verifiable here")));
+        assert!(vs[1]
+            .notes
+            .iter()
+            .any(|n| n.contains("granted per bucket — not verifiable here")));
         // Bucket given and it says held: ready, no notes about it.
-        let p = plan(PlanInput { options: docs, bucket: Some(BucketName::parse("jobs-bucket").unwrap()), ..Default::default() });
+        let p = plan(PlanInput {
+            options: docs,
+            bucket: Some(BucketName::parse("jobs-bucket").unwrap()),
+            ..Default::default()
+        });
         let mut f = findings_except(&p, &objects);
         for o in p.bucket_permissions() {
             f.bucket.insert(o, PermissionFinding::Held);
@@ -433,7 +466,10 @@ mod tests {
         assert_eq!(status(&vs, Topic::Storage), Status::Ready);
         assert!(vs[1].notes.is_empty());
         // Bucket says missing: not ready, and named.
-        f.bucket.insert(Permission::parse("storage.objects.create").unwrap(), PermissionFinding::Missing);
+        f.bucket.insert(
+            Permission::parse("storage.objects.create").unwrap(),
+            PermissionFinding::Missing,
+        );
         let vs = verdicts(&p, &f);
         assert_eq!(status(&vs, Topic::Storage), Status::NotReady);
         assert_eq!(vs[1].missing[0].as_str(), "storage.objects.create");
@@ -441,17 +477,34 @@ mod tests {
 
     #[test]
     fn act_as_on_service_account_only() {
-        let docs = Options { mode: Mode::SkyPilotDocs, ..Options::default() };
-        let p = plan(PlanInput { options: docs, ..Default::default() });
+        let docs = Options {
+            mode: Mode::SkyPilotDocs,
+            ..Options::default()
+        };
+        let p = plan(PlanInput {
+            options: docs,
+            ..Default::default()
+        });
         let vs = verdicts(&p, &findings_except(&p, &[ACT_AS]));
         assert_eq!(status(&vs, Topic::Compute), Status::Ready);
-        assert!(vs[0].notes.iter().any(|n| n.contains("may be granted on the service account")));
+        assert!(vs[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("may be granted on the service account")));
         let sa = ServiceAccountEmail::skypilot_default(&p.project);
-        let p = plan(PlanInput { options: docs, service_account: Some(sa), ..Default::default() });
+        let p = plan(PlanInput {
+            options: docs,
+            service_account: Some(sa),
+            ..Default::default()
+        });
         let mut f = findings_except(&p, &[ACT_AS]);
-        f.service_account.insert(Permission::parse(ACT_AS).unwrap(), PermissionFinding::Held);
+        f.service_account
+            .insert(Permission::parse(ACT_AS).unwrap(), PermissionFinding::Held);
         assert_eq!(status(&verdicts(&p, &f), Topic::Compute), Status::Ready);
-        f.service_account.insert(Permission::parse(ACT_AS).unwrap(), PermissionFinding::Missing);
+        f.service_account.insert(
+            Permission::parse(ACT_AS).unwrap(),
+            PermissionFinding::Missing,
+        );
         assert_eq!(status(&verdicts(&p, &f), Topic::Compute), Status::NotReady);
     }
 
@@ -459,7 +512,8 @@ mod tests {
     fn apis_off_block_unless_enable_is_held() {
         let p = plan(PlanInput::default());
         let mut f = findings_except(&p, &["serviceusage.services.enable"]);
-        f.apis.insert("compute.googleapis.com".into(), ApiFinding::Off);
+        f.apis
+            .insert("compute.googleapis.com".into(), ApiFinding::Off);
         let vs = verdicts(&p, &f);
         assert_eq!(status(&vs, Topic::Compute), Status::NotReady);
         assert_eq!(vs[0].apis_off, ["compute.googleapis.com"]);
@@ -472,7 +526,8 @@ mod tests {
     fn apis_off_with_enable_held_is_a_note() {
         let p = plan(PlanInput::default());
         let mut f = findings_except(&p, &[]);
-        f.apis.insert("storage.googleapis.com".into(), ApiFinding::Off);
+        f.apis
+            .insert("storage.googleapis.com".into(), ApiFinding::Off);
         let vs = verdicts(&p, &f);
         assert_eq!(status(&vs, Topic::Storage), Status::Ready);
         assert!(vs[1].notes[0].contains("will enable it"));
@@ -484,10 +539,20 @@ mod tests {
             Permission::parse("resourcemanager.projects.create").unwrap(),
             Permission::parse("compute.instances.get").unwrap(),
         ];
-        let p = plan(PlanInput { custom, skip_skypilot: true, ..Default::default() });
+        let p = plan(PlanInput {
+            custom,
+            skip_skypilot: true,
+            ..Default::default()
+        });
         let mut f = Findings::default();
-        f.project.insert(Permission::parse("resourcemanager.projects.create").unwrap(), PermissionFinding::Untestable);
-        f.project.insert(Permission::parse("compute.instances.get").unwrap(), PermissionFinding::Held);
+        f.project.insert(
+            Permission::parse("resourcemanager.projects.create").unwrap(),
+            PermissionFinding::Untestable,
+        );
+        f.project.insert(
+            Permission::parse("compute.instances.get").unwrap(),
+            PermissionFinding::Held,
+        );
         let vs = verdicts(&p, &f);
         assert_eq!(vs.len(), 1);
         assert_eq!(vs[0].topic, Topic::Custom);

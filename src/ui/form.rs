@@ -1,0 +1,291 @@
+//! The inputs: token and identity, project, SkyPilot options, bucket, service account and a
+//! custom permission list. Labels are part of the UI contract (automation and screen readers).
+
+use super::state::{Action, Field, IdentityState, Run, State};
+use crate::core::catalog::{Mode, Options};
+use crate::core::demo;
+use crate::core::names::{BucketName, ProjectId, ServiceAccountEmail};
+use crate::core::permission::parse_list;
+use web_sys::{HtmlInputElement, HtmlTextAreaElement};
+use yew::prelude::*;
+
+/// Props of [`CheckForm`].
+#[derive(Properties, PartialEq)]
+pub struct FormProps {
+    /// App state.
+    pub state: UseReducerHandle<State>,
+    /// Dispatcher.
+    pub dispatch: UseReducerDispatcher<State>,
+    /// Runs a check (`true` = ignore the cache).
+    pub on_check: Callback<bool>,
+}
+
+fn input_value(e: &InputEvent) -> String {
+    e.target_unchecked_into::<HtmlInputElement>().value()
+}
+
+fn text_input(
+    dispatch: &UseReducerDispatcher<State>,
+    field: fn(String) -> Field,
+) -> Callback<InputEvent> {
+    let dispatch = dispatch.clone();
+    Callback::from(move |e: InputEvent| dispatch.dispatch(Action::Edit(field(input_value(&e)))))
+}
+
+/// A validation message under a field, when the text is non-empty and invalid.
+fn field_error(id: &str, error: Option<String>) -> Html {
+    match error {
+        Some(message) => {
+            html! { <p class="field-error" id={id.to_string()} role="alert">{ message }</p> }
+        }
+        None => html! {},
+    }
+}
+
+fn identity_line(state: &State) -> Html {
+    match &state.identity {
+        IdentityState::None => html! {},
+        IdentityState::Pending => {
+            html! { <p class="identity" data-testid="identity">{ "Looking up the account…" }</p> }
+        }
+        IdentityState::Known(id) => {
+            let expiry = match id.minutes_left(state.now_ms) {
+                Some(0) => "token expired".to_string(),
+                Some(m) => format!("token expires in {m} min"),
+                None => "expiry unknown".into(),
+            };
+            let scopes: Vec<String> = id
+                .scopes
+                .iter()
+                .map(|s| {
+                    s.trim_start_matches("https://www.googleapis.com/auth/")
+                        .to_string()
+                })
+                .collect();
+            html! {
+                <p class="identity" data-testid="identity">
+                    { "Account: " }<strong>{ id.display_name() }</strong>
+                    { format!(" · {expiry} · scopes: {}", scopes.join(", ")) }
+                </p>
+            }
+        }
+        IdentityState::Failed(error) => html! {
+            <p class="identity error" data-testid="identity" role="alert">{ error.to_string() }</p>
+        },
+    }
+}
+
+/// One labelled option checkbox.
+fn option_box(
+    label: &str,
+    key: &str,
+    checked: bool,
+    options: Options,
+    set: fn(Options, bool) -> Options,
+    dispatch: &UseReducerDispatcher<State>,
+) -> Html {
+    let dispatch = dispatch.clone();
+    let onchange = Callback::from(move |e: Event| {
+        let on = e.target_unchecked_into::<HtmlInputElement>().checked();
+        dispatch.dispatch(Action::Edit(Field::Options(set(options, on))));
+    });
+    let id = format!("opt-{key}");
+    html! {
+        <div class="option">
+            <input type="checkbox" id={id.clone()} {checked} {onchange} />
+            <label for={id}>{ label }</label>
+        </div>
+    }
+}
+
+/// The form.
+#[component]
+pub fn CheckForm(props: &FormProps) -> Html {
+    let state = &props.state;
+    let dispatch = &props.dispatch;
+    let options = state.options;
+
+    let on_token = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |e: InputEvent| dispatch.dispatch(Action::Token(input_value(&e))))
+    };
+    let on_forget = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |_| dispatch.dispatch(Action::Forget))
+    };
+    let demo_as = |token: &'static str, project: &'static str| {
+        let dispatch = dispatch.clone();
+        Callback::from(move |_| {
+            dispatch.dispatch(Action::Demo {
+                token: token.into(),
+                project: project.into(),
+            })
+        })
+    };
+    let on_submit = {
+        let on_check = props.on_check.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            on_check.emit(false);
+        })
+    };
+    let on_custom = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |e: InputEvent| {
+            let text = e.target_unchecked_into::<HtmlTextAreaElement>().value();
+            dispatch.dispatch(Action::Edit(Field::Custom(text)));
+        })
+    };
+    let on_include = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |e: Event| {
+            let on = e.target_unchecked_into::<HtmlInputElement>().checked();
+            dispatch.dispatch(Action::Edit(Field::IncludeSkypilot(on)));
+        })
+    };
+    let on_mode = |mode: Mode| {
+        let dispatch = dispatch.clone();
+        Callback::from(move |_| {
+            dispatch.dispatch(Action::Edit(Field::Options(Options { mode, ..options })))
+        })
+    };
+
+    let project_error = (!state.project.trim().is_empty())
+        .then(|| {
+            ProjectId::parse(&state.project)
+                .err()
+                .map(|e| e.to_string())
+        })
+        .flatten();
+    let bucket_error = (!state.bucket.trim().is_empty())
+        .then(|| {
+            BucketName::parse(&state.bucket)
+                .err()
+                .map(|e| e.to_string())
+        })
+        .flatten();
+    let account_error = (!state.service_account.trim().is_empty())
+        .then(|| {
+            ServiceAccountEmail::parse(&state.service_account)
+                .err()
+                .map(|e| e.to_string())
+        })
+        .flatten();
+    let account_placeholder = ProjectId::parse(&state.project)
+        .map(|p| ServiceAccountEmail::skypilot_default(&p).to_string())
+        .unwrap_or_else(|_| "skypilot-v1@PROJECT.iam.gserviceaccount.com".into());
+    let custom = parse_list(&state.custom);
+    let running = matches!(state.run, Run::Running { .. });
+
+    html! {
+        <form class="check-form" onsubmit={on_submit} novalidate=true>
+            if state.demo {
+                <div class="demo-banner" role="note">
+                    <strong>{ "Demo mode — simulated Google." }</strong>
+                    { " No request leaves this page. Two accounts and two projects: on " }
+                    <code>{ demo::DEMO_PROJECT_SEED }</code>
+                    { " Alice can use storage but lacks the firewall permissions — the failure this tool exists to catch." }
+                    <div class="demo-accounts">
+                        <button type="button" onclick={demo_as(demo::DEMO_TOKEN_ALICE, demo::DEMO_PROJECT_SEED)}>{ "Demo: Alice" }</button>
+                        <button type="button" onclick={demo_as(demo::DEMO_TOKEN_BOB, demo::DEMO_PROJECT_SEED)}>{ "Demo: Bob" }</button>
+                    </div>
+                </div>
+            }
+            <section class="field-group">
+                <label for="token">{ "Access token" }</label>
+                <div class="row">
+                    <input id="token" type="password" autocomplete="off" spellcheck="false"
+                        placeholder="paste the output of: gcloud auth print-access-token"
+                        value={state.token.to_string()} oninput={on_token} />
+                    <button type="button" onclick={on_forget}>{ "Forget token" }</button>
+                </div>
+                { identity_line(state) }
+                if !state.demo {
+                    <p class="hint">
+                        { "No token at hand? " }
+                        <button type="button" class="link" onclick={demo_as(demo::DEMO_TOKEN_ALICE, demo::DEMO_PROJECT_SEED)}>{ "Try the demo" }</button>
+                    </p>
+                }
+            </section>
+            <section class="field-group">
+                <label for="project">{ "Project ID" }</label>
+                <input id="project" type="text" list="project-suggestions" autocomplete="off" spellcheck="false"
+                    placeholder="my-project-123" value={state.project.clone()}
+                    aria-describedby="project-error" oninput={text_input(dispatch, Field::Project)} />
+                if state.demo {
+                    <datalist id="project-suggestions">
+                        <option value={demo::DEMO_PROJECT_SEED} />
+                        <option value={demo::DEMO_PROJECT_TEAM} />
+                    </datalist>
+                }
+                { field_error("project-error", project_error) }
+            </section>
+            <details class="field-group options" open=true>
+                <summary>{ "What your SkyPilot setup needs" }</summary>
+                <fieldset>
+                    <legend>{ "Permission list" }</legend>
+                    <div class="option">
+                        <input type="radio" id="mode-check" name="mode" checked={options.mode == Mode::SkyCheckParity} onchange={on_mode(Mode::SkyCheckParity)} />
+                        <label for="mode-check">{ "sky check parity (exactly what `sky check gcp` tests)" }</label>
+                    </div>
+                    <div class="option">
+                        <input type="radio" id="mode-docs" name="mode" checked={options.mode == Mode::SkyPilotDocs} onchange={on_mode(Mode::SkyPilotDocs)} />
+                        <label for="mode-docs">{ "SkyPilot docs (the documented minimal role, incl. setMetadata and actAs)" }</label>
+                    </div>
+                </fieldset>
+                <fieldset>
+                    <legend>{ "Options (~/.sky/config.yaml and launch flags)" }</legend>
+                    { option_box("Custom VPC (gcp.vpc_name)", "vpc", options.custom_vpc, options, |o, v| Options { custom_vpc: v, ..o }, dispatch) }
+                    { option_box("Open ports (resources.ports)", "ports", options.open_ports, options, |o, v| Options { open_ports: v, ..o }, dispatch) }
+                    { option_box("TPUs", "tpus", options.tpus, options, |o, v| Options { tpus: v, ..o }, dispatch) }
+                    { option_box("Reservations (gcp.prioritize_reservations / gcp.specific_reservations)", "reservations", options.reservations, options, |o, v| Options { reservations: v, ..o }, dispatch) }
+                    { option_box("Clone disk (--clone-disk-from)", "clone", options.clone_disk, options, |o, v| Options { clone_disk: v, ..o }, dispatch) }
+                    { option_box("Custom image (--image-id)", "image", options.custom_image, options, |o, v| Options { custom_image: v, ..o }, dispatch) }
+                    { option_box("First launch (admin): creates the skypilot-v1 service account", "first", options.first_launch, options, |o, v| Options { first_launch: v, ..o }, dispatch) }
+                    { option_box("Jobs bucket on GCS (jobs.bucket; off = jobs.force_disable_cloud_bucket)", "jobs-gcs", options.jobs_bucket_on_gcs, options, |o, v| Options { jobs_bucket_on_gcs: v, ..o }, dispatch) }
+                </fieldset>
+                <div class="row two">
+                    <div>
+                        <label for="bucket">{ "Bucket" }</label>
+                        <input id="bucket" type="text" autocomplete="off" spellcheck="false" placeholder="optional: your jobs.bucket, e.g. my-sky-bucket"
+                            value={state.bucket.clone()} oninput={text_input(dispatch, Field::Bucket)} />
+                        { field_error("bucket-error", bucket_error) }
+                    </div>
+                    <div>
+                        <label for="service-account">{ "Service account" }</label>
+                        <input id="service-account" type="text" autocomplete="off" spellcheck="false" placeholder={format!("optional, e.g. {account_placeholder}")}
+                            value={state.service_account.clone()} oninput={text_input(dispatch, Field::ServiceAccount)} />
+                        { field_error("service-account-error", account_error) }
+                    </div>
+                </div>
+                <div class="option">
+                    <input type="checkbox" id="include-skypilot" checked={state.include_skypilot} onchange={on_include} />
+                    <label for="include-skypilot">{ "SkyPilot profiles (untick to test only the custom list)" }</label>
+                </div>
+                <label for="custom">{ "Custom permissions" }</label>
+                <textarea id="custom" rows="4" spellcheck="false"
+                    placeholder="one per line, or separated by commas or spaces — e.g. from a custom role or a Terraform file"
+                    value={state.custom.clone()} oninput={on_custom} />
+                if !custom.rejected.is_empty() || custom.duplicates > 0 || !custom.permissions.is_empty() {
+                    <p class="hint" data-testid="custom-summary">
+                        { format!("{} to check", custom.permissions.len()) }
+                        if custom.duplicates > 0 { { format!(", {} duplicate(s) folded", custom.duplicates) } }
+                        if !custom.rejected.is_empty() { { format!(", {} skipped:", custom.rejected.len()) } }
+                    </p>
+                }
+                if !custom.rejected.is_empty() {
+                    <ul class="rejected" role="alert">
+                        { for custom.rejected.iter().take(20).map(|r| html! {
+                            <li><code>{ &r.text }</code>{ format!(" {}", r.reason) }</li>
+                        }) }
+                    </ul>
+                }
+            </details>
+            <div class="actions">
+                <button type="submit" class="primary" disabled={running}>
+                    { "Check" }
+                </button>
+            </div>
+        </form>
+    }
+}

@@ -1,0 +1,174 @@
+//! The Yew UI: one reducer ([`state`]) for app state; requests and storage in effects and
+//! callbacks; views in [`form`] and [`results`].
+
+pub mod form;
+pub mod results;
+pub mod state;
+
+use crate::core::cache::{self, CacheEntry, CacheKey, Lookup, DEFAULT_TTL_MS};
+use crate::core::check;
+use crate::core::google_error::SCOPE_HELP;
+use crate::gcp::AppTransport;
+use crate::storage::BrowserStore;
+use state::{plan_from_state, Action, IdentityState, Run, State};
+use std::rc::Rc;
+use wasm_bindgen_futures::spawn_local;
+use yew::prelude::*;
+
+/// Milliseconds since the epoch, from the browser clock.
+pub fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+/// Why the current token cannot be used, if it cannot.
+fn token_blocker(state: &State) -> Option<String> {
+    if state.token.is_empty() {
+        return Some(
+            "Paste an access token first (run `gcloud auth print-access-token`), or try the demo."
+                .into(),
+        );
+    }
+    match &state.identity {
+        IdentityState::Failed(error) if error.is_token_problem() => Some(error.to_string()),
+        IdentityState::Known(id) if !id.has_cloud_platform_scope() => Some(SCOPE_HELP.into()),
+        IdentityState::Known(id) if id.expires_at_ms.is_some_and(|e| e <= state.now_ms) => Some(
+            "The access token has expired. Get a new one with `gcloud auth print-access-token`."
+                .into(),
+        ),
+        _ => None,
+    }
+}
+
+/// The app.
+#[component]
+pub fn App() -> Html {
+    let state = use_reducer(|| State::new(now_ms()));
+    let store = use_memo((), |_| BrowserStore::open());
+    let transport = use_memo(state.demo, |demo| {
+        if *demo {
+            AppTransport::demo()
+        } else {
+            AppTransport::Google
+        }
+    });
+
+    // Drop expired and unreadable cache entries once per page load.
+    {
+        let store = store.clone();
+        use_effect_with((), move |_| cache::prune(&*store, now_ms()));
+    }
+
+    // Keep ages and expiry current.
+    {
+        let dispatch = state.dispatcher();
+        use_effect_with((), move |_| {
+            let interval = gloo_timers::callback::Interval::new(30_000, move || {
+                dispatch.dispatch(Action::Tick(now_ms()))
+            });
+            move || drop(interval)
+        });
+    }
+
+    // Who is the token? Asked as soon as it is entered, so a cached result can answer Check.
+    {
+        let dispatch = state.dispatcher();
+        let token = state.token.clone();
+        let generation = state.token_generation;
+        let transport = (*transport).clone();
+        use_effect_with((generation, transport.is_demo()), move |_| {
+            if !token.is_empty() {
+                spawn_local(async move {
+                    let result = check::lookup_identity(&transport, &token, now_ms()).await;
+                    dispatch.dispatch(Action::IdentityResolved { generation, result });
+                });
+            }
+        });
+    }
+
+    // Cache a fresh, complete result once the account is known (it may arrive after the check).
+    {
+        let store = store.clone();
+        let run = state.run.clone();
+        let identity = state.identity.clone();
+        use_effect_with((run, identity), move |(run, identity)| {
+            if let (Run::Done(outcome), IdentityState::Known(id)) = (run, identity) {
+                if let (false, Some(account)) = (outcome.from_cache, &id.account_id) {
+                    let key = CacheKey::new(account, &outcome.plan);
+                    let entry = CacheEntry::new(
+                        &key,
+                        id.email.clone(),
+                        &outcome.findings,
+                        outcome.checked_at_ms,
+                        DEFAULT_TTL_MS,
+                    );
+                    if let Some(entry) = entry {
+                        // A full store only costs the cache; the result is still shown.
+                        let _ = cache::save(&*store, &key, &entry, now_ms());
+                    }
+                }
+            }
+        });
+    }
+
+    let on_check = {
+        let state = state.clone();
+        let store = store.clone();
+        let transport = transport.clone();
+        Callback::from(move |force: bool| {
+            if let Some(message) = token_blocker(&state) {
+                state.dispatch(Action::Notice(message));
+                return;
+            }
+            let plan = match plan_from_state(&state) {
+                Ok(plan) => Rc::new(plan),
+                Err(message) => {
+                    state.dispatch(Action::Notice(message));
+                    return;
+                }
+            };
+            if let (false, IdentityState::Known(id)) = (force, &state.identity) {
+                if let Some(account) = &id.account_id {
+                    let key = CacheKey::new(account, &plan);
+                    if let Lookup::Fresh(entry) = cache::lookup(&*store, &key, now_ms()) {
+                        state.dispatch(Action::FromCache { plan, entry });
+                        return;
+                    }
+                }
+            }
+            let id = state.last_run_id + 1;
+            state.dispatch(Action::Started {
+                id,
+                plan: plan.clone(),
+            });
+            let token = state.token.clone();
+            let transport = (*transport).clone();
+            let dispatch = state.dispatcher();
+            spawn_local(async move {
+                let findings = check::run(&transport, &plan, &token).await;
+                dispatch.dispatch(Action::Finished {
+                    id,
+                    findings,
+                    at_ms: now_ms(),
+                });
+            });
+        })
+    };
+
+    let dispatch = state.dispatcher();
+    html! {
+        <main class="app">
+            <header class="app-header">
+                <h1>{ "gcp-preflight" }</h1>
+                <p class="tagline">
+                    { "Before you submit a SkyPilot job: can this Google account really launch compute, use storage and run managed jobs on this GCP project?" }
+                </p>
+            </header>
+            <form::CheckForm state={state.clone()} dispatch={dispatch.clone()} on_check={on_check.clone()} />
+            <results::Results state={state.clone()} on_check={on_check} />
+            <results::Honesty />
+            <footer class="app-footer">
+                { "Your token stays in this page's memory: it is sent only to Google's API hosts and never stored. Results are cached in this browser for 10 minutes per account, project and plan." }
+            </footer>
+        </main>
+    }
+}

@@ -1,0 +1,269 @@
+//! The results region: one verdict each for Compute, Storage, Managed jobs (and Custom), how to
+//! fix what is missing, the APIs, every permission by group, and the JSON report.
+
+use super::now_ms;
+use super::state::{IdentityState, Outcome, Run, State};
+use crate::core::advice::gcloud_commands;
+use crate::core::cache::describe_age;
+use crate::core::catalog::{required_by, Source};
+use crate::core::check::ApiFinding;
+use crate::core::report;
+use crate::core::verdict::{effective, group_verdict, verdicts, Effective, Status, Verdict};
+use wasm_bindgen::JsCast;
+use yew::prelude::*;
+
+/// Props of [`Results`].
+#[derive(Properties, PartialEq)]
+pub struct ResultsProps {
+    /// App state.
+    pub state: UseReducerHandle<State>,
+    /// Runs a check (`true` = ignore the cache).
+    pub on_check: Callback<bool>,
+}
+
+fn status_class(status: Status) -> &'static str {
+    match status {
+        Status::Ready => "ready",
+        Status::NotReady => "not-ready",
+        Status::Unknown => "unknown",
+    }
+}
+
+fn verdict_card(v: &Verdict, outcome: &Outcome, email: Option<&str>) -> Html {
+    let commands = gcloud_commands(&outcome.plan.project, email, &v.missing, &v.apis_off);
+    let heading_id = format!("verdict-heading-{}", v.topic.slug());
+    html! {
+        <article class={classes!("verdict", status_class(v.status))} aria-labelledby={heading_id.clone()}>
+            <h3 id={heading_id}>{ v.topic.title() }</h3>
+            <p class="status" data-testid={format!("verdict-{}", v.topic.slug())}>{ v.status.label() }</p>
+            if !v.missing.is_empty() {
+                <p>{ "Missing permissions:" }</p>
+                <ul class="missing">
+                    { for v.missing.iter().map(|p| html! { <li><code>{ p.as_str() }</code></li> }) }
+                </ul>
+            }
+            if !v.apis_off.is_empty() {
+                <p>{ "APIs turned off:" }</p>
+                <ul class="missing">
+                    { for v.apis_off.iter().map(|a| html! { <li><code>{ a }</code></li> }) }
+                </ul>
+            }
+            if !v.unknown_reasons.is_empty() {
+                <ul class="reasons">
+                    { for v.unknown_reasons.iter().map(|r| html! { <li>{ r }</li> }) }
+                </ul>
+            }
+            if !v.notes.is_empty() {
+                <ul class="notes">
+                    { for v.notes.iter().map(|n| html! { <li>{ n }</li> }) }
+                </ul>
+            }
+            if !commands.is_empty() {
+                <details class="fix">
+                    <summary>{ "How to fix (gcloud, run as a project admin)" }</summary>
+                    <pre><code>{ commands.join("\n") }</code></pre>
+                </details>
+            }
+        </article>
+    }
+}
+
+fn effective_label(e: &Effective) -> (&'static str, String) {
+    match e {
+        Effective::Held => ("held", "held".into()),
+        Effective::Missing => ("missing", "missing".into()),
+        Effective::PerBucketUnverified => {
+            ("note", "granted per bucket — not verifiable here".into())
+        }
+        Effective::OnServiceAccountUnverified => {
+            ("note", "may be granted on the service account".into())
+        }
+        Effective::Untestable => ("note", "untestable on a project".into()),
+        Effective::Error { error } => ("error", format!("error: {error}")),
+        Effective::NotTested => ("error", "not tested".into()),
+    }
+}
+
+fn details(outcome: &Outcome) -> Html {
+    let plan = &outcome.plan;
+    let findings = &outcome.findings;
+    html! {
+        <details class="details">
+            <summary>{ format!("All {} permissions by group, and the APIs", plan.permissions().len()) }</summary>
+            if !plan.apis.is_empty() {
+                <h4>{ "APIs on the project" }</h4>
+                <ul class="apis">
+                    { for plan.apis.iter().map(|api| {
+                        let state = match findings.apis.get(&api.service) {
+                            Some(ApiFinding::On) => "on",
+                            Some(ApiFinding::Off) => "off",
+                            _ => "unknown",
+                        };
+                        html! { <li class={state}><code>{ &api.service }</code>{ ": " }<span>{ state }</span></li> }
+                    }) }
+                </ul>
+            }
+            { for plan.groups.iter().map(|group| {
+                let gv = group_verdict(plan, findings, group);
+                let source = match group.source {
+                    Source::SkyCheck => "sky check",
+                    Source::SkyDocs => "SkyPilot docs",
+                    Source::SkyIssue => "SkyPilot issue",
+                    Source::User => "you",
+                };
+                html! {
+                    <section class="group">
+                        <h4>{ &group.title }{ " — " }<span class={status_class(gv.status)}>{ gv.status.label() }</span></h4>
+                        <p class="citation">{ format!("Source ({source}): {}", group.citation) }</p>
+                        <table>
+                            <thead><tr><th>{ "Permission" }</th><th>{ "Result" }</th><th>{ "sky check" }</th><th>{ "SkyPilot docs" }</th></tr></thead>
+                            <tbody>
+                            { for group.permissions.iter().map(|p| {
+                                let (class, label) = effective_label(&effective(plan, findings, p));
+                                let (check, docs) = required_by(p.as_str());
+                                html! {
+                                    <tr class={class}>
+                                        <td><a href={p.doc_url()} target="_blank" rel="noopener noreferrer"><code>{ p.as_str() }</code></a></td>
+                                        <td>{ label }</td>
+                                        <td>{ if check { "required" } else { "—" } }</td>
+                                        <td>{ if docs { "required" } else { "—" } }</td>
+                                    </tr>
+                                }
+                            }) }
+                            </tbody>
+                        </table>
+                    </section>
+                }
+            }) }
+        </details>
+    }
+}
+
+/// Offers the report as a file download.
+fn download_report(outcome: &Outcome, email: Option<&str>) {
+    let report = report::build(
+        &outcome.plan,
+        &outcome.findings,
+        email,
+        outcome.checked_at_ms,
+    );
+    let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(&text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("application/json");
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
+    if let Some(anchor) = document
+        .create_element("a")
+        .ok()
+        .and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok())
+    {
+        anchor.set_href(&url);
+        anchor.set_download(&format!("gcp-preflight-{}.json", outcome.plan.project));
+        anchor.click();
+    }
+    let _ = web_sys::Url::revoke_object_url(&url);
+}
+
+/// The results region (`role="status"`, polite live region).
+#[component]
+pub fn Results(props: &ResultsProps) -> Html {
+    let state = &props.state;
+    let email = match &state.identity {
+        IdentityState::Known(id) => id.email.clone(),
+        _ => None,
+    };
+    let account = match &state.identity {
+        IdentityState::Known(id) => id.display_name(),
+        _ => "this token's account".into(),
+    };
+    let busy = matches!(state.run, Run::Running { .. });
+    let body = match &state.run {
+        Run::Idle => {
+            html! { <p class="placeholder">{ "Enter a token and a project ID, then press Check." }</p> }
+        }
+        Run::Running { plan, .. } => html! {
+            <p class="placeholder">{ format!("Checking {} permissions on {} ({} requests in parallel)…", plan.permissions().len(), plan.project, plan.request_count()) }</p>
+        },
+        Run::Done(outcome) => {
+            let vs = verdicts(&outcome.plan, &outcome.findings);
+            let age = describe_age(
+                state
+                    .now_ms
+                    .max(now_ms())
+                    .saturating_sub(outcome.checked_at_ms)
+                    / 60_000,
+            );
+            let age_line = if outcome.from_cache {
+                format!(
+                    "Cached result: checked {age} for {account} on {}",
+                    outcome.plan.project
+                )
+            } else {
+                format!("Checked {age} for {account} on {}", outcome.plan.project)
+            };
+            let errors = outcome.findings.errors();
+            let on_recheck = {
+                let on_check = props.on_check.clone();
+                Callback::from(move |_| on_check.emit(true))
+            };
+            let on_export = {
+                let outcome = outcome.clone();
+                let email = email.clone();
+                Callback::from(move |_| download_report(&outcome, email.as_deref()))
+            };
+            html! {
+                <>
+                    <div class="result-meta">
+                        <p data-testid="result-age">{ age_line }</p>
+                        <button type="button" onclick={on_recheck}>{ "Re-check" }</button>
+                        <button type="button" onclick={on_export}>{ "Export JSON report" }</button>
+                    </div>
+                    if !errors.is_empty() {
+                        <div class="errors">
+                            { for errors.iter().map(|e| html! { <p class="error" role="alert">{ e.to_string() }</p> }) }
+                            <p class="hint">{ "Errors are not cached: Re-check when fixed." }</p>
+                        </div>
+                    }
+                    <div class="verdicts">
+                        { for vs.iter().map(|v| verdict_card(v, outcome, email.as_deref())) }
+                    </div>
+                    { details(outcome) }
+                </>
+            }
+        }
+    };
+    html! {
+        <section class="results" role="status" aria-live="polite" aria-busy={busy.to_string()} aria-label="Results">
+            <h2>{ "Results" }</h2>
+            if let Some(notice) = &state.notice {
+                <p class="error" role="alert">{ notice }</p>
+            }
+            { body }
+        </section>
+    }
+}
+
+/// What a permission check cannot see: one click away, not alarming.
+#[component]
+pub fn Honesty() -> Html {
+    html! {
+        <details class="honesty">
+            <summary>{ "What this check cannot see" }</summary>
+            <ul>
+                <li>{ "IAM deny policies: a denied permission can still be reported as held." }</li>
+                <li>{ "VPC Service Controls perimeters, which can block API calls from outside." }</li>
+                <li>{ "Organization policy constraints, e.g. a policy forbidding external IPs or firewall rules, which stop a launch that permissions allow." }</li>
+                <li>{ "Quotas (CPUs, GPUs, TPUs) and stock in the zone you launch in." }</li>
+                <li>{ "Google documents testIamPermissions as best effort, for building permission-aware UIs — not as an authorization decision." }</li>
+            </ul>
+        </details>
+    }
+}

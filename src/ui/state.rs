@@ -1,0 +1,310 @@
+//! The app's one state and its reducer. The reducer only computes the next state; requests and
+//! storage happen in effects and callbacks (see `ui::App`).
+
+use crate::core::cache::CacheEntry;
+use crate::core::catalog::Options;
+use crate::core::check::Findings;
+use crate::core::google_error::ApiError;
+use crate::core::identity::Identity;
+use crate::core::plan::Plan;
+use std::rc::Rc;
+use yew::Reducible;
+
+/// What is known about the current token's account.
+#[derive(Clone, Debug, PartialEq)]
+pub enum IdentityState {
+    /// No token.
+    None,
+    /// tokeninfo is on its way.
+    Pending,
+    /// tokeninfo answered.
+    Known(Rc<Identity>),
+    /// tokeninfo failed.
+    Failed(ApiError),
+}
+
+/// A finished check (or a cache hit) on display.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    /// What was tested.
+    pub plan: Rc<Plan>,
+    /// What was found.
+    pub findings: Rc<Findings>,
+    /// When (ms since the epoch).
+    pub checked_at_ms: u64,
+    /// Served from the cache.
+    pub from_cache: bool,
+}
+
+/// Where the check stands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Run {
+    /// Nothing to show.
+    Idle,
+    /// Requests are out.
+    Running {
+        /// Which run; answers for another run are dropped.
+        id: u32,
+        /// What is being tested.
+        plan: Rc<Plan>,
+    },
+    /// Results on display.
+    Done(Outcome),
+}
+
+/// The whole app state. The token lives here, in memory, and nowhere else.
+#[derive(Clone, Debug, PartialEq)]
+pub struct State {
+    /// The pasted token (memory only).
+    pub token: Rc<str>,
+    /// Bumped on every token change: answers about an older token are dropped.
+    pub token_generation: u32,
+    /// The token's account.
+    pub identity: IdentityState,
+    /// Project ID as typed.
+    pub project: String,
+    /// Options mirroring SkyPilot's config.
+    pub options: Options,
+    /// Custom permission list as typed.
+    pub custom: String,
+    /// Whether the SkyPilot profiles are tested (off = custom list only).
+    pub include_skypilot: bool,
+    /// Bucket name as typed.
+    pub bucket: String,
+    /// Service account as typed.
+    pub service_account: String,
+    /// The check.
+    pub run: Run,
+    /// Last run id handed out.
+    pub last_run_id: u32,
+    /// Demo mode: the simulated Google answers.
+    pub demo: bool,
+    /// Clock for ages and expiry, refreshed by a timer.
+    pub now_ms: u64,
+    /// A message about the last action (e.g. a refused input), shown as an alert.
+    pub notice: Option<String>,
+}
+
+impl State {
+    /// The initial state at `now_ms`.
+    pub fn new(now_ms: u64) -> Self {
+        State {
+            token: Rc::from(""),
+            token_generation: 0,
+            identity: IdentityState::None,
+            project: String::new(),
+            options: Options::default(),
+            custom: String::new(),
+            include_skypilot: true,
+            bucket: String::new(),
+            service_account: String::new(),
+            run: Run::Idle,
+            last_run_id: 0,
+            demo: false,
+            now_ms,
+            notice: None,
+        }
+    }
+}
+
+/// What the form asks to check, validated; `Err` is the message to show.
+pub fn plan_from_state(state: &State) -> Result<Plan, String> {
+    use crate::core::names::{BucketName, ProjectId, ServiceAccountEmail};
+    use crate::core::permission::parse_list;
+    use crate::core::plan::PlanInput;
+    let project = ProjectId::parse(&state.project).map_err(|e| e.to_string())?;
+    let custom = parse_list(&state.custom).permissions;
+    if !state.include_skypilot && custom.is_empty() {
+        return Err(
+            "Nothing to check: tick \"SkyPilot profiles\" or paste custom permissions.".into(),
+        );
+    }
+    fn optional(text: &str) -> Option<&str> {
+        (!text.trim().is_empty()).then_some(text)
+    }
+    let bucket = optional(&state.bucket)
+        .map(BucketName::parse)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let service_account = optional(&state.service_account)
+        .map(ServiceAccountEmail::parse)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let input = PlanInput {
+        options: state.options,
+        custom,
+        skip_skypilot: !state.include_skypilot,
+        bucket,
+        service_account,
+    };
+    Ok(Plan::build(project, &input))
+}
+
+/// A form field that changes what is checked.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Field {
+    /// Project ID.
+    Project(String),
+    /// Options.
+    Options(Options),
+    /// Custom list.
+    Custom(String),
+    /// Whether SkyPilot profiles are included.
+    IncludeSkypilot(bool),
+    /// Bucket.
+    Bucket(String),
+    /// Service account.
+    ServiceAccount(String),
+}
+
+/// Everything that can happen.
+#[derive(Clone, Debug)]
+pub enum Action {
+    /// The token field changed.
+    Token(String),
+    /// tokeninfo answered for token generation `generation`.
+    IdentityResolved {
+        /// The generation asked about.
+        generation: u32,
+        /// The answer.
+        result: Result<Identity, ApiError>,
+    },
+    /// A field that changes the plan changed: what is shown no longer applies.
+    Edit(Field),
+    /// A check started.
+    Started {
+        /// Its id (from `last_run_id + 1`).
+        id: u32,
+        /// Its plan.
+        plan: Rc<Plan>,
+    },
+    /// A check finished.
+    Finished {
+        /// Its id.
+        id: u32,
+        /// What it found.
+        findings: Findings,
+        /// When.
+        at_ms: u64,
+    },
+    /// A fresh cache entry answered.
+    FromCache {
+        /// The plan it answers.
+        plan: Rc<Plan>,
+        /// The entry.
+        entry: Box<CacheEntry>,
+    },
+    /// Refused input or similar: show this message.
+    Notice(String),
+    /// Wipe the token and everything derived from it.
+    Forget,
+    /// Enter demo mode with this demo token and project.
+    Demo {
+        /// A demo token.
+        token: String,
+        /// A demo project.
+        project: String,
+    },
+    /// The clock moved.
+    Tick(u64),
+}
+
+impl Reducible for State {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut next = (*self).clone();
+        match action {
+            Action::Token(token) => {
+                if *token == *self.token {
+                    return self;
+                }
+                next.token = Rc::from(token.trim());
+                next.token_generation += 1;
+                // A pasted real token leaves demo mode: demo tokens never reach Google, and real
+                // ones never reach the simulation.
+                next.demo = next.demo && crate::core::demo::is_demo_token(&next.token);
+                next.identity = if next.token.is_empty() {
+                    IdentityState::None
+                } else {
+                    IdentityState::Pending
+                };
+                // Results belong to the account that asked: a new token is a new question.
+                next.run = Run::Idle;
+                next.notice = None;
+            }
+            Action::IdentityResolved { generation, result } => {
+                if generation != self.token_generation {
+                    return self;
+                }
+                next.identity = match result {
+                    Ok(identity) => IdentityState::Known(Rc::new(identity)),
+                    Err(error) => IdentityState::Failed(error),
+                };
+            }
+            Action::Edit(field) => {
+                match field {
+                    Field::Project(p) => next.project = p,
+                    Field::Options(o) => next.options = o,
+                    Field::Custom(c) => next.custom = c,
+                    Field::IncludeSkypilot(b) => next.include_skypilot = b,
+                    Field::Bucket(b) => next.bucket = b,
+                    Field::ServiceAccount(s) => next.service_account = s,
+                }
+                next.run = Run::Idle;
+                next.notice = None;
+            }
+            Action::Started { id, plan } => {
+                next.last_run_id = id;
+                next.run = Run::Running { id, plan };
+                next.notice = None;
+            }
+            Action::Finished {
+                id,
+                findings,
+                at_ms,
+            } => match &self.run {
+                Run::Running { id: current, plan } if *current == id => {
+                    next.run = Run::Done(Outcome {
+                        plan: plan.clone(),
+                        findings: Rc::new(findings),
+                        checked_at_ms: at_ms,
+                        from_cache: false,
+                    });
+                }
+                // An answer for a check the user has since left is never shown.
+                _ => return self,
+            },
+            Action::FromCache { plan, entry } => {
+                next.run = Run::Done(Outcome {
+                    plan,
+                    findings: Rc::new(entry.findings),
+                    checked_at_ms: entry.checked_at_ms,
+                    from_cache: true,
+                });
+                next.notice = None;
+            }
+            Action::Notice(text) => next.notice = Some(text),
+            Action::Forget => {
+                let now = self.now_ms;
+                let mut fresh = State::new(now);
+                fresh.token_generation = self.token_generation + 1;
+                fresh.project = self.project.clone();
+                fresh.options = self.options;
+                fresh.last_run_id = self.last_run_id;
+                return Rc::new(fresh);
+            }
+            Action::Demo { token, project } => {
+                next.demo = true;
+                next.token = Rc::from(token.as_str());
+                next.token_generation += 1;
+                next.identity = IdentityState::Pending;
+                next.project = project;
+                next.run = Run::Idle;
+                next.notice = None;
+            }
+            Action::Tick(now) => next.now_ms = now,
+        }
+        Rc::new(next)
+    }
+}
