@@ -16,7 +16,10 @@ fn plan(project: &str, input: PlanInput) -> Plan {
 }
 
 fn status(vs: &[Verdict], topic: Topic) -> Status {
-    vs.iter().find(|v| v.topic == topic).expect("verdict").status
+    vs.iter()
+        .find(|v| v.topic == topic)
+        .expect("verdict")
+        .status
 }
 
 fn perm(name: &str) -> Permission {
@@ -28,18 +31,27 @@ fn seed_story_in_one_wave() {
     let google = SimulatedGoogle::new(demo::demo_world());
     let plan = plan(demo::DEMO_PROJECT_SEED, PlanInput::default());
     let findings = block_on(check::run(&google, &plan, DEMO_TOKEN_ALICE));
-    assert_eq!(google.request_count(), 2, "one testIamPermissions batch + one batchGet");
+    assert_eq!(
+        google.request_count(),
+        2,
+        "one testIamPermissions batch + one batchGet"
+    );
     assert!(findings.is_complete());
     let vs = verdicts(&plan, &findings);
     assert_eq!(status(&vs, Topic::Compute), Status::NotReady);
     assert_eq!(status(&vs, Topic::Storage), Status::Ready);
     assert_eq!(status(&vs, Topic::ManagedJobs), Status::NotReady);
     let missing: Vec<&str> = vs[0].missing.iter().map(Permission::as_str).collect();
-    assert_eq!(missing, ["compute.firewalls.create", "compute.firewalls.delete"]);
+    assert_eq!(
+        missing,
+        ["compute.firewalls.create", "compute.firewalls.delete"]
+    );
 
     // Another account on the same project gets its own answer.
     let findings = block_on(check::run(&google, &plan, DEMO_TOKEN_BOB));
-    assert!(verdicts(&plan, &findings).iter().all(|v| v.status == Status::Ready));
+    assert!(verdicts(&plan, &findings)
+        .iter()
+        .all(|v| v.status == Status::Ready));
 }
 
 #[test]
@@ -56,13 +68,30 @@ fn identity_lookup() {
 fn untestable_permission_is_set_aside_and_the_rest_answered() {
     let google = SimulatedGoogle::new(demo::demo_world());
     let list = parse_list("resourcemanager.projects.create compute.instances.create billing.accounts.get storage.buckets.create");
-    let input = PlanInput { custom: list.permissions, skip_skypilot: true, ..Default::default() };
+    let input = PlanInput {
+        custom: list.permissions,
+        skip_skypilot: true,
+        ..Default::default()
+    };
     let plan = plan(demo::DEMO_PROJECT_SEED, input);
     let findings = block_on(check::run(&google, &plan, DEMO_TOKEN_ALICE));
-    assert_eq!(google.request_count(), 3, "two 400s, each naming one permission, then the answer");
-    assert_eq!(findings.project[&perm("resourcemanager.projects.create")], PermissionFinding::Untestable);
-    assert_eq!(findings.project[&perm("billing.accounts.get")], PermissionFinding::Untestable);
-    assert_eq!(findings.project[&perm("compute.instances.create")], PermissionFinding::Held);
+    assert_eq!(
+        google.request_count(),
+        3,
+        "two 400s, each naming one permission, then the answer"
+    );
+    assert_eq!(
+        findings.project[&perm("resourcemanager.projects.create")],
+        PermissionFinding::Untestable
+    );
+    assert_eq!(
+        findings.project[&perm("billing.accounts.get")],
+        PermissionFinding::Untestable
+    );
+    assert_eq!(
+        findings.project[&perm("compute.instances.create")],
+        PermissionFinding::Held
+    );
     let vs = verdicts(&plan, &findings);
     assert_eq!(status(&vs, Topic::Custom), Status::Ready);
     assert!(findings.is_complete());
@@ -73,12 +102,19 @@ fn large_custom_lists_batch_at_100() {
     for (n, requests) in [(250, 3), (1000, 10)] {
         let google = SimulatedGoogle::new(demo::demo_world());
         let text: String = (0..n).map(|i| format!("compute.things{i}.get\n")).collect();
-        let input = PlanInput { custom: parse_list(&text).permissions, skip_skypilot: true, ..Default::default() };
+        let input = PlanInput {
+            custom: parse_list(&text).permissions,
+            skip_skypilot: true,
+            ..Default::default()
+        };
         let plan = plan(demo::DEMO_PROJECT_SEED, input);
         let findings = block_on(check::run(&google, &plan, DEMO_TOKEN_ALICE));
         assert_eq!(google.request_count(), requests, "{n} permissions");
         assert_eq!(findings.project.len(), n);
-        assert!(findings.project.values().all(|f| *f == PermissionFinding::Missing));
+        assert!(findings
+            .project
+            .values()
+            .all(|f| *f == PermissionFinding::Missing));
     }
 }
 
@@ -92,7 +128,9 @@ fn expired_token_is_an_error_not_a_verdict() {
     assert!(!findings.is_complete());
     assert!(findings.errors().iter().all(|e| e.is_token_problem()));
     let vs = verdicts(&plan, &findings);
-    assert!(vs.iter().all(|v| v.status == Status::Unknown && v.missing.is_empty()));
+    assert!(vs
+        .iter()
+        .all(|v| v.status == Status::Unknown && v.missing.is_empty()));
     assert!(vs[0].unknown_reasons[0].contains("expired"));
 }
 
@@ -112,20 +150,34 @@ fn rate_limits_are_retried_with_backoff() {
     assert_eq!(google.request_count(), 2 * check::MAX_ATTEMPTS as usize);
     let mut sleeps = google.sleeps.borrow().clone();
     sleeps.sort();
-    assert_eq!(sleeps, [500, 500, 1000, 1000, 2000, 2000], "doubling backoff per request");
-    assert!(findings.errors().iter().all(|e| e.kind() == Some(&ErrorKind::RateLimited)));
+    assert_eq!(
+        sleeps,
+        [500, 500, 1000, 1000, 2000, 2000],
+        "doubling backoff per request"
+    );
+    assert!(findings
+        .errors()
+        .iter()
+        .all(|e| e.kind() == Some(&ErrorKind::RateLimited)));
 }
 
 #[test]
 fn disabled_api_in_the_consumer_project_is_named() {
     let mut world = demo::demo_world();
-    world.consumer_disabled.insert("cloudresourcemanager.googleapis.com".into());
+    world
+        .consumer_disabled
+        .insert("cloudresourcemanager.googleapis.com".into());
     let google = SimulatedGoogle::new(world);
     let plan = plan(demo::DEMO_PROJECT_SEED, PlanInput::default());
     let findings = block_on(check::run(&google, &plan, DEMO_TOKEN_ALICE));
     let errors = findings.errors();
     assert_eq!(errors.len(), 1);
-    let Some(ErrorKind::ServiceDisabled { service, consumer, .. }) = errors[0].kind() else { panic!("{errors:?}") };
+    let Some(ErrorKind::ServiceDisabled {
+        service, consumer, ..
+    }) = errors[0].kind()
+    else {
+        panic!("{errors:?}")
+    };
     assert_eq!(service, "cloudresourcemanager.googleapis.com");
     assert_eq!(consumer, "projects/764086051850");
     let vs = verdicts(&plan, &findings);
@@ -140,8 +192,13 @@ fn invisible_project_is_permission_denied() {
     let google = SimulatedGoogle::new(demo::demo_world());
     let plan = plan("someone-elses-project", PlanInput::default());
     let findings = block_on(check::run(&google, &plan, DEMO_TOKEN_ALICE));
-    assert!(findings.errors().iter().all(|e| e.kind() == Some(&ErrorKind::PermissionDenied)));
-    assert!(verdicts(&plan, &findings).iter().all(|v| v.status == Status::Unknown));
+    assert!(findings
+        .errors()
+        .iter()
+        .all(|e| e.kind() == Some(&ErrorKind::PermissionDenied)));
+    assert!(verdicts(&plan, &findings)
+        .iter()
+        .all(|v| v.status == Status::Unknown));
 }
 
 #[test]
@@ -153,54 +210,103 @@ fn apis_off_make_not_ready_unless_enable_is_held() {
     // Bob holds serviceusage.services.enable: sky check would turn the API on.
     let vs = verdicts(&plan, &block_on(check::run(&google, &plan, DEMO_TOKEN_BOB)));
     assert_eq!(status(&vs, Topic::Compute), Status::Ready);
-    assert!(vs[0].notes.iter().any(|n| n.contains("compute.googleapis.com is off")));
+    assert!(vs[0]
+        .notes
+        .iter()
+        .any(|n| n.contains("compute.googleapis.com is off")));
     // Without it, the API being off is a blocker.
     let bob = world.accounts[1].sub.clone();
-    world.projects[0].grants.get_mut(&bob).unwrap().remove("serviceusage.services.enable");
+    world.projects[0]
+        .grants
+        .get_mut(&bob)
+        .unwrap()
+        .remove("serviceusage.services.enable");
     let google = SimulatedGoogle::new(world);
     let vs = verdicts(&plan, &block_on(check::run(&google, &plan, DEMO_TOKEN_BOB)));
     assert_eq!(status(&vs, Topic::Compute), Status::NotReady);
-    assert!(vs[0].apis_off.contains(&"compute.googleapis.com".to_string()));
+    assert!(vs[0]
+        .apis_off
+        .contains(&"compute.googleapis.com".to_string()));
 }
 
 fn owner_like_world() -> World {
     let mut world = demo::demo_world();
     let alice = world.accounts[0].sub.clone();
     let grants = world.projects[1].grants.get_mut(&alice).unwrap();
-    grants.retain(|p| !(p.starts_with("storage.objects.") || p == "storage.buckets.get" || p == "iam.serviceAccounts.actAs"));
+    grants.retain(|p| {
+        !(p.starts_with("storage.objects.")
+            || p == "storage.buckets.get"
+            || p == "iam.serviceAccounts.actAs")
+    });
     world
 }
 
 #[test]
 fn owner_like_account_bucket_and_service_account_probes() {
     let google = SimulatedGoogle::new(owner_like_world());
-    let docs = Options { mode: Mode::SkyPilotDocs, ..Options::default() };
+    let docs = Options {
+        mode: Mode::SkyPilotDocs,
+        ..Options::default()
+    };
     let project = demo::DEMO_PROJECT_TEAM;
     // Without bucket or account: not failures, but said.
-    let bare = plan(project, PlanInput { options: docs, ..Default::default() });
-    let vs = verdicts(&bare, &block_on(check::run(&google, &bare, DEMO_TOKEN_ALICE)));
+    let bare = plan(
+        project,
+        PlanInput {
+            options: docs,
+            ..Default::default()
+        },
+    );
+    let vs = verdicts(
+        &bare,
+        &block_on(check::run(&google, &bare, DEMO_TOKEN_ALICE)),
+    );
     assert_eq!(status(&vs, Topic::Storage), Status::Ready);
     assert_eq!(status(&vs, Topic::Compute), Status::Ready);
     assert!(vs[1].notes.iter().any(|n| n.contains("per bucket")));
-    assert!(vs[0].notes.iter().any(|n| n.contains("may be granted on the service account")));
+    assert!(vs[0]
+        .notes
+        .iter()
+        .any(|n| n.contains("may be granted on the service account")));
     // With them: tested there, in the same wave.
     let input = PlanInput {
         options: docs,
         bucket: Some(BucketName::parse("demo-jobs-bucket").unwrap()),
-        service_account: Some(ServiceAccountEmail::skypilot_default(&ProjectId::parse(project).unwrap())),
+        service_account: Some(ServiceAccountEmail::skypilot_default(
+            &ProjectId::parse(project).unwrap(),
+        )),
         ..Default::default()
     };
     let probed = plan(project, input.clone());
     let before = google.request_count();
     let findings = block_on(check::run(&google, &probed, DEMO_TOKEN_ALICE));
     assert_eq!(google.request_count() - before, 4);
-    assert_eq!(findings.bucket[&perm("storage.objects.create")], PermissionFinding::Held);
-    assert_eq!(findings.service_account[&perm("iam.serviceAccounts.actAs")], PermissionFinding::Held);
+    assert_eq!(
+        findings.bucket[&perm("storage.objects.create")],
+        PermissionFinding::Held
+    );
+    assert_eq!(
+        findings.service_account[&perm("iam.serviceAccounts.actAs")],
+        PermissionFinding::Held
+    );
     let vs = verdicts(&probed, &findings);
-    assert!(vs.iter().all(|v| v.status == Status::Ready && v.notes.is_empty()), "{vs:?}");
+    assert!(
+        vs.iter()
+            .all(|v| v.status == Status::Ready && v.notes.is_empty()),
+        "{vs:?}"
+    );
     // A bucket that does not exist: storage is unknown, in words.
-    let missing = plan(project, PlanInput { bucket: Some(BucketName::parse("no-such-bucket").unwrap()), ..input });
-    let vs = verdicts(&missing, &block_on(check::run(&google, &missing, DEMO_TOKEN_ALICE)));
+    let missing = plan(
+        project,
+        PlanInput {
+            bucket: Some(BucketName::parse("no-such-bucket").unwrap()),
+            ..input
+        },
+    );
+    let vs = verdicts(
+        &missing,
+        &block_on(check::run(&google, &missing, DEMO_TOKEN_ALICE)),
+    );
     assert_eq!(status(&vs, Topic::Storage), Status::Unknown);
     assert!(vs[1].unknown_reasons[0].contains("bucket does not exist"));
 }

@@ -5,11 +5,13 @@
 //! stable ID, the project and the plan fingerprint, so a switch of any of them is a miss. Only
 //! complete, error-free findings are written, and the token is never part of an entry.
 
-use super::check::Findings;
+use super::check::{ApiFinding, Findings, PermissionFinding};
 use super::names::ProjectId;
+use super::permission::Permission;
 use super::plan::Plan;
 use super::verdict::{verdicts, Verdict};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Version of the entry layout; entries of another version are dropped.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -52,6 +54,100 @@ impl CacheKey {
     }
 }
 
+/// A stored answer about one permission. Errors have no variant: they are never cached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoredAnswer {
+    /// Held.
+    Held,
+    /// Missing.
+    Missing,
+    /// Untestable on that resource.
+    Untestable,
+}
+
+/// [`Findings`] without errors, as stored; a result with an error cannot be expressed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredFindings {
+    /// Project-level answers.
+    pub project: BTreeMap<Permission, StoredAnswer>,
+    /// Bucket answers.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub bucket: BTreeMap<Permission, StoredAnswer>,
+    /// Service-account answers.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub service_account: BTreeMap<Permission, StoredAnswer>,
+    /// API states: `true` = on.
+    pub apis: BTreeMap<String, bool>,
+}
+
+impl StoredFindings {
+    /// The storable form, or `None` when any request failed.
+    pub fn from_findings(findings: &Findings) -> Option<Self> {
+        fn answers(
+            map: &BTreeMap<Permission, PermissionFinding>,
+        ) -> Option<BTreeMap<Permission, StoredAnswer>> {
+            map.iter()
+                .map(|(p, f)| {
+                    let answer = match f {
+                        PermissionFinding::Held => StoredAnswer::Held,
+                        PermissionFinding::Missing => StoredAnswer::Missing,
+                        PermissionFinding::Untestable => StoredAnswer::Untestable,
+                        PermissionFinding::Error { .. } => return None,
+                    };
+                    Some((p.clone(), answer))
+                })
+                .collect()
+        }
+        let apis = findings
+            .apis
+            .iter()
+            .map(|(s, f)| match f {
+                ApiFinding::On => Some((s.clone(), true)),
+                ApiFinding::Off => Some((s.clone(), false)),
+                ApiFinding::Unknown { .. } => None,
+            })
+            .collect::<Option<_>>()?;
+        Some(StoredFindings {
+            project: answers(&findings.project)?,
+            bucket: answers(&findings.bucket)?,
+            service_account: answers(&findings.service_account)?,
+            apis,
+        })
+    }
+
+    /// Back to [`Findings`].
+    pub fn to_findings(&self) -> Findings {
+        fn findings(
+            map: &BTreeMap<Permission, StoredAnswer>,
+        ) -> BTreeMap<Permission, PermissionFinding> {
+            map.iter()
+                .map(|(p, a)| {
+                    let finding = match a {
+                        StoredAnswer::Held => PermissionFinding::Held,
+                        StoredAnswer::Missing => PermissionFinding::Missing,
+                        StoredAnswer::Untestable => PermissionFinding::Untestable,
+                    };
+                    (p.clone(), finding)
+                })
+                .collect()
+        }
+        Findings {
+            project: findings(&self.project),
+            bucket: findings(&self.bucket),
+            service_account: findings(&self.service_account),
+            apis: self
+                .apis
+                .iter()
+                .map(|(s, on)| {
+                    let finding = if *on { ApiFinding::On } else { ApiFinding::Off };
+                    (s.clone(), finding)
+                })
+                .collect(),
+        }
+    }
+}
+
 /// One stored result. Never holds the token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CacheEntry {
@@ -69,8 +165,8 @@ pub struct CacheEntry {
     pub project: ProjectId,
     /// The plan fingerprint (must match the key).
     pub fingerprint: String,
-    /// What was found.
-    pub findings: Findings,
+    /// What was found (never an error).
+    pub findings: StoredFindings,
 }
 
 impl CacheEntry {
@@ -82,7 +178,8 @@ impl CacheEntry {
         now_ms: u64,
         ttl_ms: u64,
     ) -> Option<Self> {
-        findings.is_complete().then(|| CacheEntry {
+        let findings = StoredFindings::from_findings(findings)?;
+        Some(CacheEntry {
             schema: SCHEMA_VERSION,
             checked_at_ms: now_ms,
             expires_at_ms: now_ms.saturating_add(ttl_ms),
@@ -90,13 +187,13 @@ impl CacheEntry {
             account_email: email,
             project: key.project.clone(),
             fingerprint: key.fingerprint.clone(),
-            findings: findings.clone(),
+            findings,
         })
     }
 
     /// The verdicts, recomputed from the findings with the current rules.
     pub fn verdicts(&self, plan: &Plan) -> Vec<Verdict> {
-        verdicts(plan, &self.findings)
+        verdicts(plan, &self.findings.to_findings())
     }
 
     /// Age in whole minutes at `now_ms`.
@@ -166,6 +263,16 @@ pub fn lookup(store: &impl Store, key: &CacheKey, now_ms: u64) -> Lookup {
             Lookup::Miss
         }
     }
+}
+
+/// Whether any account has an entry for this project and plan: only then can waiting for the
+/// account's identity save a check (the entry itself is read by [`lookup`]).
+pub fn may_answer(store: &impl Store, plan: &Plan) -> bool {
+    let suffix = format!("/{}/{}", plan.project.as_str(), plan.fingerprint);
+    store
+        .keys()
+        .iter()
+        .any(|k| k.starts_with(KEY_PREFIX) && k.ends_with(&suffix))
 }
 
 /// Removes every expired or unreadable entry of ours, and the oldest beyond [`MAX_ENTRIES`].
@@ -308,6 +415,18 @@ mod tests {
     }
 
     #[test]
+    fn may_answer_looks_at_project_and_plan_only() {
+        let store = MemoryStore::default();
+        let p = plan("my-project");
+        assert!(!may_answer(&store, &p));
+        let key = CacheKey::new("7", &p);
+        let entry = CacheEntry::new(&key, None, &complete(&p), 0, DEFAULT_TTL_MS).unwrap();
+        save(&store, &key, &entry, 0).unwrap();
+        assert!(may_answer(&store, &p));
+        assert!(!may_answer(&store, &plan("other-proj")));
+    }
+
+    #[test]
     fn other_account_project_or_plan_is_a_miss() {
         let store = MemoryStore::default();
         let p = plan("my-project");
@@ -430,6 +549,24 @@ mod tests {
         assert!(store.get(&CacheKey::new("0", &p).storage_key()).is_none());
         clear(&store);
         assert_eq!(store.keys(), ["someone-else"]);
+    }
+
+    #[test]
+    fn stored_findings_round_trip() {
+        let p = plan("my-project");
+        let mut f = complete(&p);
+        let first = f.project.keys().next().unwrap().clone();
+        f.project.insert(first, PermissionFinding::Untestable);
+        f.apis
+            .insert("compute.googleapis.com".into(), ApiFinding::Off);
+        let stored = StoredFindings::from_findings(&f).unwrap();
+        assert_eq!(stored.to_findings(), f);
+        let text = serde_json::to_string(&stored).unwrap();
+        assert!(text.contains("\"untestable\"") && !text.contains("bucket"));
+        assert_eq!(
+            serde_json::from_str::<StoredFindings>(&text).unwrap(),
+            stored
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use super::identity::Identity;
 use super::permission::Permission;
 use super::plan::Plan;
 use futures::future::join_all;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// How many times a rate-limited or failing (5xx) request is sent in all.
@@ -18,7 +18,7 @@ pub const MAX_ATTEMPTS: u32 = 4;
 pub const FIRST_BACKOFF_MS: u32 = 500;
 
 /// What one test said about one permission on one resource.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum PermissionFinding {
     /// Google says the caller holds it.
@@ -35,7 +35,7 @@ pub enum PermissionFinding {
 }
 
 /// Whether an API is enabled on the project.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum ApiFinding {
     /// Enabled.
@@ -50,7 +50,7 @@ pub enum ApiFinding {
 }
 
 /// Everything one check found.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Findings {
     /// Project-level answers.
     pub project: BTreeMap<Permission, PermissionFinding>,

@@ -10,7 +10,7 @@ pub const CLOUD_PLATFORM_READ_ONLY: &str =
     "https://www.googleapis.com/auth/cloud-platform.read-only";
 
 /// The account behind a token, as tokeninfo describes it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Identity {
     /// Google's stable account ID (`sub`); absent when the token lacks the email scope.
     pub account_id: Option<String>,

@@ -8,7 +8,7 @@ use super::catalog::{
 use super::endpoints::{MAX_PERMISSIONS_PER_CALL, MAX_SERVICES_PER_BATCH_GET};
 use super::names::{BucketName, ProjectId, ServiceAccountEmail};
 use super::permission::Permission;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeSet;
 use std::hash::Hasher;
 
@@ -19,7 +19,7 @@ pub const BUCKET_LEVEL_PERMISSIONS: &[&str] = BUCKET_ACCESS.permissions;
 pub const ACT_AS: &str = "iam.serviceAccounts.actAs";
 
 /// One group as planned: the catalogue group's facts with parsed permissions.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PlannedGroup {
     /// Catalogue id, or `custom`.
     pub id: String,
@@ -55,7 +55,7 @@ impl PlannedGroup {
 }
 
 /// An API that must be enabled on the project.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ApiRequirement {
     /// e.g. `compute.googleapis.com`.
     pub service: String,
@@ -64,7 +64,7 @@ pub struct ApiRequirement {
 }
 
 /// Everything one check tests, ready to run.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Plan {
     /// The project.
     pub project: ProjectId,

@@ -13,10 +13,10 @@ use super::check::{ApiFinding, Findings, PermissionFinding};
 use super::google_error::ApiError;
 use super::permission::Permission;
 use super::plan::{Plan, PlannedGroup, ACT_AS, BUCKET_LEVEL_PERMISSIONS};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// A verdict's headline.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Everything needed is held and enabled.
@@ -39,7 +39,7 @@ impl Status {
 }
 
 /// What a verdict is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Topic {
     /// Launching VMs.
@@ -83,7 +83,7 @@ impl Topic {
 }
 
 /// The answer for one permission once project, bucket and service-account findings are merged.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Effective {
     /// Held.
@@ -149,7 +149,7 @@ pub fn effective(plan: &Plan, findings: &Findings, permission: &Permission) -> E
 }
 
 /// One group's result.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct GroupVerdict {
     /// The group's id.
     pub id: String,
@@ -160,7 +160,7 @@ pub struct GroupVerdict {
 }
 
 /// One verdict with its reasons.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Verdict {
     /// What it is about.
     pub topic: Topic,

@@ -175,7 +175,10 @@ pub fn CheckForm(props: &FormProps) -> Html {
         .map(|p| ServiceAccountEmail::skypilot_default(&p).to_string())
         .unwrap_or_else(|_| "skypilot-v1@PROJECT.iam.gserviceaccount.com".into());
     let custom = parse_list(&state.custom);
-    let running = matches!(state.run, Run::Running { .. });
+    let running = matches!(
+        state.run,
+        Run::Running { .. } | Run::AwaitingIdentity { .. }
+    );
 
     html! {
         <form class="check-form" onsubmit={on_submit} novalidate=true>

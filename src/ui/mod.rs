@@ -8,6 +8,7 @@ pub mod state;
 use crate::core::cache::{self, CacheEntry, CacheKey, Lookup, DEFAULT_TTL_MS};
 use crate::core::check;
 use crate::core::google_error::SCOPE_HELP;
+use crate::core::plan::Plan;
 use crate::gcp::AppTransport;
 use crate::storage::BrowserStore;
 use state::{plan_from_state, Action, IdentityState, Run, State};
@@ -37,6 +38,56 @@ fn token_blocker(state: &State) -> Option<String> {
         ),
         _ => None,
     }
+}
+
+/// Answers `plan` from the cache when it can, or else sends the check. `force` skips the cache.
+fn begin_check(
+    state: &State,
+    dispatch: &UseReducerDispatcher<State>,
+    store: &BrowserStore,
+    transport: &AppTransport,
+    plan: Rc<Plan>,
+    force: bool,
+) {
+    if let Some(message) = token_blocker(state) {
+        dispatch.dispatch(Action::Notice(message));
+        return;
+    }
+    if !force {
+        match &state.identity {
+            IdentityState::Known(id) => {
+                if let Some(account) = &id.account_id {
+                    let key = CacheKey::new(account, &plan);
+                    if let Lookup::Fresh(entry) = cache::lookup(store, &key, now_ms()) {
+                        dispatch.dispatch(Action::FromCache { plan, entry });
+                        return;
+                    }
+                }
+            }
+            // A cached answer may exist, but whose it is depends on the account: ask first.
+            IdentityState::Pending if cache::may_answer(store, &plan) => {
+                dispatch.dispatch(Action::AwaitIdentity { plan });
+                return;
+            }
+            _ => {}
+        }
+    }
+    let id = state.last_run_id + 1;
+    dispatch.dispatch(Action::Started {
+        id,
+        plan: plan.clone(),
+    });
+    let token = state.token.clone();
+    let transport = transport.clone();
+    let dispatch = dispatch.clone();
+    spawn_local(async move {
+        let findings = check::run(&transport, &plan, &token).await;
+        dispatch.dispatch(Action::Finished {
+            id,
+            findings,
+            at_ms: now_ms(),
+        });
+    });
 }
 
 /// The app.
@@ -110,47 +161,45 @@ pub fn App() -> Html {
         });
     }
 
+    // Check was pressed before tokeninfo answered: go on once it has.
+    {
+        let dispatch = state.dispatcher();
+        let snapshot = (*state).clone();
+        let store = store.clone();
+        let transport = transport.clone();
+        use_effect_with(
+            (state.run.clone(), state.identity.clone()),
+            move |(run, identity)| {
+                if let (Run::AwaitingIdentity { plan }, false) =
+                    (run, *identity == IdentityState::Pending)
+                {
+                    begin_check(
+                        &snapshot,
+                        &dispatch,
+                        &*store,
+                        &transport,
+                        plan.clone(),
+                        false,
+                    );
+                }
+            },
+        );
+    }
+
     let on_check = {
         let state = state.clone();
         let store = store.clone();
         let transport = transport.clone();
-        Callback::from(move |force: bool| {
-            if let Some(message) = token_blocker(&state) {
-                state.dispatch(Action::Notice(message));
-                return;
-            }
-            let plan = match plan_from_state(&state) {
-                Ok(plan) => Rc::new(plan),
-                Err(message) => {
-                    state.dispatch(Action::Notice(message));
-                    return;
-                }
-            };
-            if let (false, IdentityState::Known(id)) = (force, &state.identity) {
-                if let Some(account) = &id.account_id {
-                    let key = CacheKey::new(account, &plan);
-                    if let Lookup::Fresh(entry) = cache::lookup(&*store, &key, now_ms()) {
-                        state.dispatch(Action::FromCache { plan, entry });
-                        return;
-                    }
-                }
-            }
-            let id = state.last_run_id + 1;
-            state.dispatch(Action::Started {
-                id,
-                plan: plan.clone(),
-            });
-            let token = state.token.clone();
-            let transport = (*transport).clone();
-            let dispatch = state.dispatcher();
-            spawn_local(async move {
-                let findings = check::run(&transport, &plan, &token).await;
-                dispatch.dispatch(Action::Finished {
-                    id,
-                    findings,
-                    at_ms: now_ms(),
-                });
-            });
+        Callback::from(move |force: bool| match plan_from_state(&state) {
+            Ok(plan) => begin_check(
+                &state,
+                &state.dispatcher(),
+                &*store,
+                &transport,
+                Rc::new(plan),
+                force,
+            ),
+            Err(message) => state.dispatch(Action::Notice(message)),
         })
     };
 

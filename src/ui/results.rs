@@ -184,10 +184,16 @@ pub fn Results(props: &ResultsProps) -> Html {
         IdentityState::Known(id) => id.display_name(),
         _ => "this token's account".into(),
     };
-    let busy = matches!(state.run, Run::Running { .. });
+    let busy = matches!(
+        state.run,
+        Run::Running { .. } | Run::AwaitingIdentity { .. }
+    );
     let body = match &state.run {
         Run::Idle => {
             html! { <p class="placeholder">{ "Enter a token and a project ID, then press Check." }</p> }
+        }
+        Run::AwaitingIdentity { .. } => {
+            html! { <p class="placeholder">{ "Looking up the account to see whether a cached result answers…" }</p> }
         }
         Run::Running { plan, .. } => html! {
             <p class="placeholder">{ format!("Checking {} permissions on {} ({} requests in parallel)…", plan.permissions().len(), plan.project, plan.request_count()) }</p>

@@ -41,6 +41,12 @@ pub struct Outcome {
 pub enum Run {
     /// Nothing to show.
     Idle,
+    /// Check was pressed while tokeninfo is still out and a cached result may answer: wait for
+    /// the account before sending anything.
+    AwaitingIdentity {
+        /// What to check.
+        plan: Rc<Plan>,
+    },
     /// Requests are out.
     Running {
         /// Which run; answers for another run are dropped.
@@ -171,6 +177,11 @@ pub enum Action {
     },
     /// A field that changes the plan changed: what is shown no longer applies.
     Edit(Field),
+    /// Wait for tokeninfo, then answer from the cache or check.
+    AwaitIdentity {
+        /// What to check.
+        plan: Rc<Plan>,
+    },
     /// A check started.
     Started {
         /// Its id (from `last_run_id + 1`).
@@ -254,6 +265,10 @@ impl Reducible for State {
                 next.run = Run::Idle;
                 next.notice = None;
             }
+            Action::AwaitIdentity { plan } => {
+                next.run = Run::AwaitingIdentity { plan };
+                next.notice = None;
+            }
             Action::Started { id, plan } => {
                 next.last_run_id = id;
                 next.run = Run::Running { id, plan };
@@ -278,13 +293,18 @@ impl Reducible for State {
             Action::FromCache { plan, entry } => {
                 next.run = Run::Done(Outcome {
                     plan,
-                    findings: Rc::new(entry.findings),
+                    findings: Rc::new(entry.findings.to_findings()),
                     checked_at_ms: entry.checked_at_ms,
                     from_cache: true,
                 });
                 next.notice = None;
             }
-            Action::Notice(text) => next.notice = Some(text),
+            Action::Notice(text) => {
+                if matches!(next.run, Run::AwaitingIdentity { .. }) {
+                    next.run = Run::Idle;
+                }
+                next.notice = Some(text);
+            }
             Action::Forget => {
                 let now = self.now_ms;
                 let mut fresh = State::new(now);

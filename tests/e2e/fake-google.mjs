@@ -289,6 +289,7 @@ export async function startFakeGoogle({ port = 0, host = '127.0.0.1' } = {}) {
     entry.status = status;
     const headers = { 'content-type': 'application/json; charset=UTF-8', ...extraHeaders };
     res.writeHead(status, headers);
+    entry.endMs = now(); // when the answer is written: causally before any request it unlocks
     res.end(body === undefined ? '' : JSON.stringify(body));
   }
 
@@ -458,6 +459,7 @@ export async function startFakeGoogle({ port = 0, host = '127.0.0.1' } = {}) {
       status: null,
       origin: origin || null,
       appHost: APP_HOSTS.includes(hostName),
+      httpVersion: req.httpVersion,
       sub: undefined,
     };
     if (isPreflight) {
@@ -466,7 +468,7 @@ export async function startFakeGoogle({ port = 0, host = '127.0.0.1' } = {}) {
         .split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
     }
     log.push(entry);
-    res.on('finish', () => { entry.endMs = now(); });
+    // endMs is set when the answer is written (see send); this catches aborted requests.
     res.on('close', () => { if (entry.endMs === null) entry.endMs = now(); });
 
     const chunks = [];
@@ -502,6 +504,7 @@ export async function startFakeGoogle({ port = 0, host = '127.0.0.1' } = {}) {
         'content-length': '0',
         'content-type': 'text/html; charset=UTF-8',
       });
+      entry.endMs = now();
       return res.end();
     }
 
@@ -625,20 +628,51 @@ export async function startFakeGoogle({ port = 0, host = '127.0.0.1' } = {}) {
 }
 
 /**
- * Sequential round trips in a request log: requests whose [startMs, endMs] intervals overlap
- * (transitively) form one wave; the number of waves is the number of round trips on the
- * critical path. A preflight and the request it unlocks are two waves.
+ * Sequential round trips on the critical path of a request log: the longest chain of requests
+ * in which each one starts only after the previous one was answered (request B can depend on
+ * A only if B.startMs >= A.endMs). Requests fired together land in the same step even when they
+ * arrive a few ms apart, so jitter does not merge or split steps (a step lasts >= the injected
+ * latency). A preflight and the request it unlocks are two steps.
+ * Returns { depth, chain } where chain lists "METHOD host path" per step of one longest chain.
  */
-export function countWaves(entries) {
+export function criticalPath(entries) {
+  const rs = entries.filter((e) => e.endMs !== null).sort((a, b) => a.startMs - b.startMs);
+  const depth = new Array(rs.length).fill(1);
+  const prev = new Array(rs.length).fill(-1);
+  for (let i = 0; i < rs.length; i += 1) {
+    for (let j = 0; j < i; j += 1) {
+      if (rs[j].endMs <= rs[i].startMs && depth[j] + 1 > depth[i]) {
+        depth[i] = depth[j] + 1;
+        prev[i] = j;
+      }
+    }
+  }
+  if (!rs.length) return { depth: 0, chain: [] };
+  let k = depth.indexOf(Math.max(...depth));
+  const chain = [];
+  while (k !== -1) {
+    const r = rs[k];
+    chain.unshift(`${r.isPreflight ? 'OPTIONS(preflight)' : r.method} ${r.host}${r.path}`);
+    k = prev[k];
+  }
+  return { depth: chain.length, chain };
+}
+
+/**
+ * Busy periods: requests whose [startMs, endMs] intervals overlap (transitively) are merged.
+ * A coarser view than criticalPath (arrival jitter between parallel requests can merge two
+ * steps into one period); kept for the benchmark's table.
+ */
+export function busyPeriods(entries) {
   const iv = entries
     .filter((e) => e.endMs !== null)
     .map((e) => [e.startMs, e.endMs])
     .sort((a, b) => a[0] - b[0]);
-  const waves = [];
+  const periods = [];
   for (const [s, e] of iv) {
-    const last = waves[waves.length - 1];
+    const last = periods[periods.length - 1];
     if (last && s <= last[1]) last[1] = Math.max(last[1], e);
-    else waves.push([s, e]);
+    else periods.push([s, e]);
   }
-  return waves;
+  return periods;
 }

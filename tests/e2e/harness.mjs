@@ -83,6 +83,8 @@ export const CHROMIUM_ARGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
+  // Chromium's own calls to *.googleapis.com would also reach the fake; keep them out.
+  '--disable-features=AutofillServerCommunication,OptimizationHints,MediaRouter,Translate',
 ];
 
 /** A persistent context on a fresh user-data-dir, routed to the fake Google. */
@@ -166,4 +168,25 @@ export function createRunner({ onFailure } = {}) {
       return failed;
     },
   };
+}
+
+/**
+ * Starts the static server for `dir` (which checks index.html first), the fake Google and
+ * Chromium, runs `fn({ site, fake, browser })`, and always stops whatever was started.
+ */
+export async function withEnvironment(dir, fn) {
+  const { startFakeGoogle } = await import('./fake-google.mjs');
+  let site;
+  let fake;
+  let browser;
+  try {
+    site = await startStaticServer(dir);
+    fake = await startFakeGoogle();
+    browser = await launchBrowser(fake);
+    return await fn({ site, fake, browser });
+  } finally {
+    if (browser) await browser.close();
+    if (site) await site.stop();
+    if (fake) await fake.stop();
+  }
 }

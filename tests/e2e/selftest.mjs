@@ -9,10 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import https from 'node:https';
-import {
-  startFakeGoogle, countWaves, TESTABLE_ON_PROJECT, CORS_MAX_AGE,
-} from './fake-google.mjs';
-import { startStaticServer, launchBrowser, createRunner, assert, assertEqual, poll } from './harness.mjs';
+import { criticalPath, TESTABLE_ON_PROJECT, CORS_MAX_AGE } from './fake-google.mjs';
+import { withEnvironment, createRunner, assert, assertEqual, poll } from './harness.mjs';
 
 const ALICE = 'ya29.selftest-alice-0123456789abcdef';
 const BOB = 'ya29.selftest-bob-0123456789abcdef';
@@ -72,12 +70,19 @@ const IAM = (sa) => `https://iam.googleapis.com/v1/projects/-/serviceAccounts/${
 const TOKENINFO = 'https://oauth2.googleapis.com/tokeninfo';
 
 async function main() {
-  const fake = await startFakeGoogle();
-  fake.setScenario(SCENARIO);
   const pageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-google-selftest-'));
   fs.writeFileSync(path.join(pageDir, 'index.html'), PAGE);
-  const site = await startStaticServer(pageDir);
-  const browser = await launchBrowser(fake);
+  let failed = 1;
+  try {
+    failed = await withEnvironment(pageDir, (env) => selftest(env));
+  } finally {
+    fs.rmSync(pageDir, { recursive: true, force: true });
+  }
+  process.exit(failed ? 1 : 0);
+}
+
+async function selftest({ site, fake, browser }) {
+  fake.setScenario(SCENARIO);
   const { page } = browser;
   await page.goto(site.url);
   const call = (opts) => page.evaluate((o) => window.call(o), opts);
@@ -245,14 +250,14 @@ async function main() {
     assertEqual(statuses, [429, 429, 200], 'statuses');
   });
 
-  t.test('latency applies to preflights too: a fresh URL costs 2 waves of >= L ms', async () => {
+  t.test('latency applies to preflights too: a fresh URL costs 2 round trips of >= L ms', async () => {
     const L = 150;
     fake.setLatency(L);
     try {
       const { out, reqs } = await observe(() => call({ url: CRM('proj-a') + '?fresh=1', method: 'POST', token: ALICE, json: { permissions: ['compute.instances.create'] } }));
       assertEqual(out.status, 200, 'status');
       assertEqual(reqs.map((r) => r.isPreflight), [true, false], 'preflight + request');
-      assertEqual(countWaves(reqs).length, 2, 'waves');
+      assertEqual(criticalPath(reqs).depth, 2, 'round trips');
       assert(out.ms >= 2 * L, `took ${out.ms.toFixed(0)} ms, expected >= ${2 * L}`);
       // Three parallel requests to three hosts overlap: one wave (plus one preflight wave).
       const par = await observe(() => page.evaluate(async (tok) => Promise.all([
@@ -260,7 +265,7 @@ async function main() {
         window.call({ url: 'https://storage.googleapis.com/storage/v1/b/bucket-a/iam/testPermissions?permissions=storage.objects.get&x=2', token: tok }),
         window.call({ url: 'https://oauth2.googleapis.com/tokeninfo', method: 'POST', form: { access_token: tok } }),
       ]), ALICE));
-      assertEqual(countWaves(par.reqs).length, 2, 'parallel waves (preflights, then the GETs with tokeninfo overlapping)');
+      assertEqual(criticalPath(par.reqs).depth, 2, 'parallel: preflights (with tokeninfo beside them), then the GETs');
       return `fresh URL ${out.ms.toFixed(0)} ms at L=${L}`;
     } finally {
       fake.setLatency(0);
@@ -295,17 +300,9 @@ async function main() {
     await poll(() => fake.requests().every((r) => r.endMs !== null && r.endMs >= r.startMs), { what: 'every request answered' });
   });
 
-  let failed = 1;
-  try {
-    failed = await t.run();
-    console.log(`# preflight cache: ${preflightCached ? `Chromium reused the preflight (Access-Control-Max-Age ${CORS_MAX_AGE})` : 'NOT observed'}`);
-  } finally {
-    await browser.close();
-    await site.stop();
-    await fake.stop();
-    fs.rmSync(pageDir, { recursive: true, force: true });
-  }
-  process.exit(failed ? 1 : 0);
+  const failed = await t.run();
+  console.log(`# preflight cache: ${preflightCached ? `Chromium reused the preflight (Access-Control-Max-Age ${CORS_MAX_AGE})` : 'NOT observed'}`);
+  return failed;
 }
 
 main().catch((err) => {
