@@ -2,7 +2,9 @@
 //! including a corrupt entry and a full quota.
 #![cfg(target_arch = "wasm32")]
 
-use gcp_preflight::core::cache::{self, CacheEntry, CacheKey, Lookup, Store, StoreError, DEFAULT_TTL_MS};
+use gcp_preflight::core::cache::{
+    self, CacheEntry, CacheKey, Lookup, Store, StoreError, DEFAULT_TTL_MS,
+};
 use gcp_preflight::core::check::{Findings, PermissionFinding};
 use gcp_preflight::core::names::ProjectId;
 use gcp_preflight::core::plan::{Plan, PlanInput};
@@ -16,7 +18,10 @@ fn local_storage() -> web_sys::Storage {
 }
 
 fn plan() -> Plan {
-    Plan::build(ProjectId::parse("browser-test-1").unwrap(), &PlanInput::default())
+    Plan::build(
+        ProjectId::parse("browser-test-1").unwrap(),
+        &PlanInput::default(),
+    )
 }
 
 fn entry(key: &CacheKey, plan: &Plan, at: u64) -> CacheEntry {
@@ -24,7 +29,14 @@ fn entry(key: &CacheKey, plan: &Plan, at: u64) -> CacheEntry {
     for p in plan.permissions() {
         findings.project.insert(p, PermissionFinding::Held);
     }
-    CacheEntry::new(key, Some("a@example.com".into()), &findings, at, DEFAULT_TTL_MS).unwrap()
+    CacheEntry::new(
+        key,
+        Some("a@example.com".into()),
+        &findings,
+        at,
+        DEFAULT_TTL_MS,
+    )
+    .unwrap()
 }
 
 #[wasm_bindgen_test]
@@ -35,10 +47,19 @@ fn saves_and_reads_back_through_local_storage() {
     let plan = plan();
     let key = CacheKey::new("42", &plan);
     cache::save(&store, &key, &entry(&key, &plan, 1_000), 1_000).unwrap();
-    let raw = local_storage().get_item(&key.storage_key()).unwrap().unwrap();
+    let raw = local_storage()
+        .get_item(&key.storage_key())
+        .unwrap()
+        .unwrap();
     assert!(raw.contains("\"schema\":1"));
-    assert!(matches!(cache::lookup(&store, &key, 2_000), Lookup::Fresh(_)));
-    assert_eq!(cache::lookup(&BrowserStore::open(), &CacheKey::new("43", &plan), 2_000), Lookup::Miss);
+    assert!(matches!(
+        cache::lookup(&store, &key, 2_000),
+        Lookup::Fresh(_)
+    ));
+    assert_eq!(
+        cache::lookup(&BrowserStore::open(), &CacheKey::new("43", &plan), 2_000),
+        Lookup::Miss
+    );
 }
 
 #[wasm_bindgen_test]
@@ -47,7 +68,9 @@ fn corrupt_entry_is_dropped_without_a_panic() {
     let store = BrowserStore::open();
     let plan = plan();
     let key = CacheKey::new("42", &plan);
-    local_storage().set_item(&key.storage_key(), "{\"schema\":1,\"findings\":").unwrap();
+    local_storage()
+        .set_item(&key.storage_key(), "{\"schema\":1,\"findings\":")
+        .unwrap();
     assert_eq!(cache::lookup(&store, &key, 0), Lookup::Miss);
     assert_eq!(local_storage().get_item(&key.storage_key()).unwrap(), None);
 }
@@ -71,17 +94,30 @@ fn full_quota_prunes_our_stale_entries_then_saves() {
     let plan = plan();
     // Stale entries of ours fill the store: they are valid JSON that expired long ago.
     let stale = serde_json::to_string(&entry(&CacheKey::new("old", &plan), &plan, 0)).unwrap();
-    let padded = stale.replacen("\"account_email\":\"a@example.com\"", &format!("\"account_email\":\"{}\"", "x".repeat(512 * 1024)), 1);
+    let padded = stale.replacen(
+        "\"account_email\":\"a@example.com\"",
+        &format!("\"account_email\":\"{}\"", "x".repeat(512 * 1024)),
+        1,
+    );
     let storage = local_storage();
     let mut n = 0;
-    while storage.set_item(&format!("{}stale/{n}/browser-test-1/x", cache::KEY_PREFIX), &padded).is_ok() {
+    while storage
+        .set_item(
+            &format!("{}stale/{n}/browser-test-1/x", cache::KEY_PREFIX),
+            &padded,
+        )
+        .is_ok()
+    {
         n += 1;
         assert!(n < 200);
     }
     assert!(n > 0);
     let key = CacheKey::new("42", &plan);
     let now = DEFAULT_TTL_MS * 10;
-    assert_eq!(store.set("probe", &"y".repeat(512 * 1024)), Err(StoreError::QuotaExceeded));
+    assert_eq!(
+        store.set("probe", &"y".repeat(512 * 1024)),
+        Err(StoreError::QuotaExceeded)
+    );
     cache::save(&store, &key, &entry(&key, &plan, now), now).unwrap();
     assert!(matches!(cache::lookup(&store, &key, now), Lookup::Fresh(_)));
     local_storage().clear().unwrap();
@@ -97,7 +133,16 @@ fn full_quota_of_foreign_data_is_an_error_not_a_panic() {
     // Our entry is small; make it too big to fit in what is left.
     let mut big = entry(&key, &plan, 0);
     big.account_email = Some("x".repeat(600 * 1024));
-    assert_eq!(cache::save(&store, &key, &big, 0), Err(StoreError::QuotaExceeded));
-    assert!(local_storage().get_item("someone-else/0").unwrap().is_some(), "foreign data is left alone");
+    assert_eq!(
+        cache::save(&store, &key, &big, 0),
+        Err(StoreError::QuotaExceeded)
+    );
+    assert!(
+        local_storage()
+            .get_item("someone-else/0")
+            .unwrap()
+            .is_some(),
+        "foreign data is left alone"
+    );
     local_storage().clear().unwrap();
 }

@@ -176,7 +176,7 @@ pub fn App() -> Html {
                     begin_check(
                         &snapshot,
                         &dispatch,
-                        &*store,
+                        &store,
                         &transport,
                         plan.clone(),
                         false,
@@ -194,7 +194,7 @@ pub fn App() -> Html {
             Ok(plan) => begin_check(
                 &state,
                 &state.dispatcher(),
-                &*store,
+                &store,
                 &transport,
                 Rc::new(plan),
                 force,
