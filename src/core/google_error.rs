@@ -33,6 +33,11 @@ pub enum ErrorKind {
     },
     /// Billing is disabled on the consumer project.
     BillingDisabled,
+    /// 403 naming the permission the caller lacks for this call (`IAM_PERMISSION_DENIED`).
+    IamPermissionDenied {
+        /// e.g. `serviceusage.services.get`.
+        permission: String,
+    },
     /// 403 without a more specific reason: no access, or the resource does not exist.
     PermissionDenied,
     /// 404.
@@ -241,6 +246,16 @@ impl GoogleError {
                 };
             }
             "BILLING_DISABLED" => return ErrorKind::BillingDisabled,
+            "IAM_PERMISSION_DENIED" => {
+                let permission = self
+                    .metadata
+                    .get("permission")
+                    .cloned()
+                    .or_else(|| quoted_permission(&self.message));
+                if let Some(permission) = permission {
+                    return ErrorKind::IamPermissionDenied { permission };
+                }
+            }
             "RATE_LIMIT_EXCEEDED" | "rateLimitExceeded" | "userRateLimitExceeded" => {
                 return ErrorKind::RateLimited
             }
@@ -273,6 +288,12 @@ fn untestable_permission(message: &str) -> Option<String> {
         message.strip_suffix(" is not a valid Google Cloud Storage permission.")?
     };
     (!name.is_empty() && !name.contains(' ')).then(|| name.trim_matches('\'').to_owned())
+}
+
+/// `Permission 'x.y.z' denied on resource …` → `x.y.z`.
+fn quoted_permission(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("Permission '")?;
+    Some(rest[..rest.find('\'')?].to_owned())
 }
 
 /// `…/apis/api/<service>/overview?project=N…` in a legacy SERVICE_DISABLED message.
@@ -359,7 +380,7 @@ impl fmt::Display for ApiError {
                 let consumer = consumer.strip_prefix("projects/").unwrap_or(consumer);
                 write!(
                     f,
-                    "The API {service} is disabled in project {consumer}. Enable it with `gcloud services enable {service} --project {consumer}`"
+                    "The API {service} is disabled in project {consumer} — the project Google charges these requests to (the quota project), which can differ from the project you check. Enable it with `gcloud services enable {service} --project {consumer}`"
                 )?;
                 if let Some(url) = activation_url {
                     write!(f, " or at {url}")?;
@@ -369,9 +390,14 @@ impl fmt::Display for ApiError {
             ErrorKind::BillingDisabled => {
                 write!(f, "Billing is disabled for the project Google charged this request to: {}", google.message)
             }
+            ErrorKind::IamPermissionDenied { permission } => write!(
+                f,
+                "This account lacks {permission}, so this could not be read. ({})",
+                google.message
+            ),
             ErrorKind::PermissionDenied => write!(
                 f,
-                "Permission denied: the project does not exist or this account cannot see it. ({})",
+                "Permission denied: it does not exist or this account cannot see it. ({})",
                 google.message
             ),
             ErrorKind::NotFound => write!(f, "Not found: {}", google.message),
@@ -474,6 +500,23 @@ mod tests {
         };
         assert_eq!(service, "serviceusage.googleapis.com");
         assert_eq!(consumer, "projects/42");
+    }
+
+    #[test]
+    fn iam_permission_denied_names_the_permission() {
+        let body = r#"{"error":{"code":403,"message":"Permission 'serviceusage.services.get' denied on resource '//serviceusage.googleapis.com/projects/p1' (or it may not exist).","status":"PERMISSION_DENIED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"IAM_PERMISSION_DENIED","domain":"serviceusage.googleapis.com","metadata":{"permission":"serviceusage.services.get","resource":"projects/p1"}}]}}"#;
+        let e = google(403, body);
+        assert_eq!(
+            e.kind,
+            ErrorKind::IamPermissionDenied {
+                permission: "serviceusage.services.get".into()
+            }
+        );
+        let no_metadata = body.replace(r#""permission":"serviceusage.services.get","#, "");
+        assert_eq!(google(403, &no_metadata).kind, e.kind);
+        assert!(ApiError::Google(Box::new(e))
+            .to_string()
+            .starts_with("This account lacks serviceusage.services.get"));
     }
 
     #[test]

@@ -100,6 +100,8 @@ pub enum Effective {
     Error {
         /// Why.
         error: ApiError,
+        /// Where it was tested, e.g. `bucket my-bucket`.
+        on: String,
     },
     /// Not in the findings (should not happen for a finished check).
     NotTested,
@@ -107,25 +109,40 @@ pub enum Effective {
 
 /// Merges what is known about `permission`.
 pub fn effective(plan: &Plan, findings: &Findings, permission: &Permission) -> Effective {
-    let from = |f: Option<&PermissionFinding>| match f {
+    let from = |f: Option<&PermissionFinding>, on: &dyn Fn() -> String| match f {
         Some(PermissionFinding::Held) => Effective::Held,
         Some(PermissionFinding::Missing) => Effective::Missing,
         Some(PermissionFinding::Untestable) => Effective::Untestable,
         Some(PermissionFinding::Error { error }) => Effective::Error {
             error: error.clone(),
+            on: on(),
         },
         None => Effective::NotTested,
     };
-    let project = from(findings.project.get(permission));
+    let project = from(findings.project.get(permission), &|| {
+        format!("project {}", plan.project)
+    });
     let (specific, given, unverified) = if BUCKET_LEVEL_PERMISSIONS.contains(&permission.as_str()) {
+        let on = || {
+            plan.bucket
+                .as_ref()
+                .map(|b| format!("bucket {b}"))
+                .unwrap_or_default()
+        };
         (
-            findings.bucket.get(permission),
+            from(findings.bucket.get(permission), &on),
             plan.bucket.is_some(),
             Effective::PerBucketUnverified,
         )
     } else if permission.as_str() == ACT_AS {
+        let on = || {
+            plan.service_account
+                .as_ref()
+                .map(|s| format!("service account {s}"))
+                .unwrap_or_default()
+        };
         (
-            findings.service_account.get(permission),
+            from(findings.service_account.get(permission), &on),
             plan.service_account.is_some(),
             Effective::OnServiceAccountUnverified,
         )
@@ -137,7 +154,7 @@ pub fn effective(plan: &Plan, findings: &Findings, permission: &Permission) -> E
     }
     if given {
         // The resource's own answer includes what it inherits from the project.
-        return match from(specific) {
+        return match specific {
             Effective::NotTested => project,
             answer => answer,
         };
@@ -211,7 +228,9 @@ impl Tally {
                 &mut self.notes,
                 format!("{p}: untestable on a project (Google tests it only on another kind of resource)."),
             ),
-            Effective::Error { error } => Self::push_unique(&mut self.unknown, error.to_string()),
+            Effective::Error { error, on } => {
+                Self::push_unique(&mut self.unknown, format!("On {on}: {error}"))
+            }
             Effective::NotTested => {
                 Self::push_unique(&mut self.unknown, format!("{p} was not tested."))
             }
@@ -278,9 +297,10 @@ pub fn verdicts(plan: &Plan, findings: &Findings) -> Vec<Verdict> {
                     format!("{} is off; `sky check` will enable it (you hold serviceusage.services.enable). The verdict assumes it has.", api.service),
                 ),
                 Some(ApiFinding::Off) => tally.apis_off.push(api.service.clone()),
-                Some(ApiFinding::Unknown { error }) => {
-                    Tally::push_unique(&mut tally.unknown, error.to_string())
-                }
+                Some(ApiFinding::Unknown { error }) => Tally::push_unique(
+                    &mut tally.unknown,
+                    format!("API states (Service Usage): {error}"),
+                ),
                 None => Tally::push_unique(
                     &mut tally.unknown,
                     format!("The state of {} was not looked up.", api.service),

@@ -79,8 +79,75 @@ fn effective_label(e: &Effective) -> (&'static str, String) {
             ("note", "may be granted on the service account".into())
         }
         Effective::Untestable => ("note", "untestable on a project".into()),
-        Effective::Error { error } => ("error", format!("error: {error}")),
+        Effective::Error { error, on } => ("error", format!("error on {on}: {error}")),
         Effective::NotTested => ("error", "not tested".into()),
+    }
+}
+
+/// The APIs each verdict needs, on / off / unknown, with the command that turns on those off.
+fn apis_list(outcome: &Outcome) -> Html {
+    let plan = &outcome.plan;
+    if plan.apis.is_empty() {
+        return html! {};
+    }
+    html! {
+        <section class="apis-section">
+            <h3>{ "APIs on the project" }</h3>
+            <ul class="apis" data-testid="apis">
+                { for plan.apis.iter().map(|api| {
+                    let state = match outcome.findings.apis.get(&api.service) {
+                        Some(ApiFinding::On) => "on",
+                        Some(ApiFinding::Off) => "off",
+                        _ => "unknown",
+                    };
+                    html! {
+                        <li class={state}>
+                            <code>{ &api.service }</code>{ ": " }<span>{ state }</span>
+                            if state == "off" {
+                                <br /><code class="command">{ format!("gcloud services enable {} --project {}", api.service, plan.project) }</code>
+                            }
+                        </li>
+                    }
+                }) }
+            </ul>
+        </section>
+    }
+}
+
+/// Held / missing / other counts per service (`compute`, `iam`, …).
+fn by_service(outcome: &Outcome) -> Html {
+    let plan = &outcome.plan;
+    let mut rows: Vec<(String, usize, usize, usize)> = Vec::new();
+    for p in plan.permissions() {
+        let service = p.service().to_string();
+        let index = match rows.iter().position(|r| r.0 == service) {
+            Some(i) => i,
+            None => {
+                rows.push((service, 0, 0, 0));
+                rows.len() - 1
+            }
+        };
+        match effective(plan, &outcome.findings, &p) {
+            Effective::Held => rows[index].1 += 1,
+            Effective::Missing => rows[index].2 += 1,
+            _ => rows[index].3 += 1,
+        }
+    }
+    html! {
+        <>
+            <h4>{ "By service" }</h4>
+            <table class="by-service">
+                <thead><tr><th>{ "Service" }</th><th>{ "Held" }</th><th>{ "Missing" }</th><th>{ "Other (notes, errors)" }</th></tr></thead>
+                <tbody>
+                { for rows.iter().map(|(service, held, missing, other)| html! {
+                    <tr class={if *missing > 0 { "missing" } else { "held" }}>
+                        <td><code>{ service }</code></td><td>{ held }</td><td>{ missing }</td><td>{ other }</td>
+                    </tr>
+                }) }
+                </tbody>
+            </table>
+            <h4>{ "By profile" }</h4>
+        </>
     }
 }
 
@@ -89,20 +156,8 @@ fn details(outcome: &Outcome) -> Html {
     let findings = &outcome.findings;
     html! {
         <details class="details">
-            <summary>{ format!("All {} permissions by group, and the APIs", plan.permissions().len()) }</summary>
-            if !plan.apis.is_empty() {
-                <h4>{ "APIs on the project" }</h4>
-                <ul class="apis">
-                    { for plan.apis.iter().map(|api| {
-                        let state = match findings.apis.get(&api.service) {
-                            Some(ApiFinding::On) => "on",
-                            Some(ApiFinding::Off) => "off",
-                            _ => "unknown",
-                        };
-                        html! { <li class={state}><code>{ &api.service }</code>{ ": " }<span>{ state }</span></li> }
-                    }) }
-                </ul>
-            }
+            <summary>{ format!("All {} permissions, by service and by profile", plan.permissions().len()) }</summary>
+            { by_service(outcome) }
             { for plan.groups.iter().map(|group| {
                 let gv = group_verdict(plan, findings, group);
                 let source = match group.source {
@@ -241,6 +296,7 @@ pub fn Results(props: &ResultsProps) -> Html {
                     <div class="verdicts">
                         { for vs.iter().map(|v| verdict_card(v, outcome, email.as_deref())) }
                     </div>
+                    { apis_list(outcome) }
                     { details(outcome) }
                 </>
             }
