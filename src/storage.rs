@@ -48,7 +48,10 @@ impl Store for BrowserStore {
                 if is_quota_error(&e) {
                     StoreError::QuotaExceeded
                 } else {
-                    StoreError::Unavailable(format!("{e:?}"))
+                    StoreError::Unavailable(
+                        e.as_string()
+                            .unwrap_or_else(|| "storage refused the write".into()),
+                    )
                 }
             }),
             BrowserStore::Memory(m) => m.set(key, value),

@@ -237,8 +237,7 @@ impl SimulatedGoogle {
                     "aud": "32555940559.apps.googleusercontent.com",
                     "sub": a.sub,
                     "scope": "openid https://www.googleapis.com/auth/userinfo.email https://www.googleapis.com/auth/cloud-platform",
-                    // A fixed far-future expiry keeps the simulation free of clocks.
-                    "exp": "4102444800",
+                    // Only `expires_in` (service-account captures show it alone): no clock here.
                     "expires_in": "3599",
                     "email": a.email,
                     "email_verified": "true",
@@ -416,8 +415,9 @@ pub const DEMO_PROJECT_TEAM: &str = "ml-team-demo";
 ///
 /// On `skypilot-seed-demo`, Alice holds every storage permission and every compute permission
 /// but the firewall pair — the story this tool exists for: storage works, compute fails at
-/// launch. Bob holds everything there. On `ml-team-demo` Alice holds everything, Bob only storage,
-/// and the TPU API is off.
+/// launch. Bob holds everything there. On `ml-team-demo` Alice is like an Owner: everything at
+/// project level but the object permissions (granted on `demo-jobs-bucket`) and `actAs`
+/// (granted on the `skypilot-v1` service account); Bob holds only storage; the TPU API is off.
 pub fn demo_world() -> World {
     let all = every_catalog_permission();
     let without = |drop: &[&str]| -> BTreeSet<String> {
@@ -429,6 +429,15 @@ pub fn demo_world() -> World {
     let storage_only: BTreeSet<String> = all
         .iter()
         .filter(|p| p.starts_with("storage.") || p.starts_with("serviceusage."))
+        .cloned()
+        .collect();
+    let owner_like: BTreeSet<String> = all
+        .iter()
+        .filter(|p| {
+            !(p.starts_with("storage.objects.")
+                || *p == "storage.buckets.get"
+                || *p == "iam.serviceAccounts.actAs")
+        })
         .cloned()
         .collect();
     let apis: BTreeSet<String> = ["compute", "cloudresourcemanager", "iam", "storage"]
@@ -467,7 +476,7 @@ pub fn demo_world() -> World {
                 id: DEMO_PROJECT_TEAM.into(),
                 number: "200000000002".into(),
                 grants: BTreeMap::from([
-                    ("100000000000000000001".into(), all.clone()),
+                    ("100000000000000000001".into(), owner_like),
                     ("100000000000000000002".into(), storage_only),
                 ]),
                 enabled: apis,

@@ -203,11 +203,13 @@ pub fn parse_batch_get(body: &str) -> Result<Vec<(String, ServiceState)>, ApiErr
                 .name
                 .rsplit_once("/services/")
                 .map(|(_, svc)| svc.to_owned())
-                .ok_or_else(|| malformed(format!("service name {:?} has no /services/", s.name)))?;
+                .ok_or_else(|| {
+                    malformed(format!("service name \"{}\" has no /services/", s.name))
+                })?;
             let state = match s.state.as_str() {
                 "ENABLED" => ServiceState::Enabled,
                 "DISABLED" => ServiceState::Disabled,
-                other => return Err(malformed(format!("unknown service state {other:?}"))),
+                other => return Err(malformed(format!("unknown service state \"{other}\""))),
             };
             Ok((service, state))
         })

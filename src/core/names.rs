@@ -54,7 +54,7 @@ fn check_project_part(id: &str, whole: &str) -> Result<(), NameError> {
             ""
         };
         return Err(err(format!(
-            "Project ID \"{whole}\" contains {c:?}: only lowercase letters, digits and hyphens are allowed.{hint}"
+            "Project ID \"{whole}\" contains '{c}': only lowercase letters, digits and hyphens are allowed.{hint}"
         )));
     }
     if !id.starts_with(|c: char| c.is_ascii_lowercase()) {
@@ -130,7 +130,7 @@ impl BucketName {
             !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'))
         }) {
             return Err(bad(&format!(
-                "contains {c:?}: only lowercase letters, digits, '-', '_' and '.' are allowed."
+                "contains '{c}': only lowercase letters, digits, '-', '_' and '.' are allowed."
             )));
         }
         let len = name.len();

@@ -39,7 +39,7 @@ impl fmt::Display for PermissionError {
             PermissionError::Shape => {
                 f.write_str("must have the form service.resource.verb (three parts joined by dots)")
             }
-            PermissionError::BadCharacter(c) => write!(f, "contains the character {c:?}"),
+            PermissionError::BadCharacter(c) => write!(f, "contains the character '{c}'"),
             PermissionError::TooLong => f.write_str("is longer than 256 characters"),
         }
     }

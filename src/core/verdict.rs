@@ -199,35 +199,36 @@ struct Tally {
     apis_off: Vec<String>,
     notes: Vec<String>,
     unknown: Vec<String>,
+    per_bucket: Vec<Permission>,
+    on_account: Vec<Permission>,
+    untestable: Vec<Permission>,
+}
+
+fn push_unique<T: PartialEq + Clone>(list: &mut Vec<T>, item: &T) {
+    if !list.contains(item) {
+        list.push(item.clone());
+    }
+}
+
+fn names(list: &[Permission]) -> String {
+    list.iter()
+        .map(Permission::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Tally {
     fn push_unique(list: &mut Vec<String>, text: String) {
-        if !list.contains(&text) {
-            list.push(text);
-        }
+        push_unique(list, &text);
     }
 
     fn permission(&mut self, plan: &Plan, findings: &Findings, p: &Permission) {
         match effective(plan, findings, p) {
             Effective::Held => {}
-            Effective::Missing => {
-                if !self.missing.contains(p) {
-                    self.missing.push(p.clone());
-                }
-            }
-            Effective::PerBucketUnverified => Self::push_unique(
-                &mut self.notes,
-                format!("{p}: not held on the project; usually granted per bucket — not verifiable here (name a bucket to test it)."),
-            ),
-            Effective::OnServiceAccountUnverified => Self::push_unique(
-                &mut self.notes,
-                format!("{p}: not held on the project; may be granted on the service account (name it to test)."),
-            ),
-            Effective::Untestable => Self::push_unique(
-                &mut self.notes,
-                format!("{p}: untestable on a project (Google tests it only on another kind of resource)."),
-            ),
+            Effective::Missing => push_unique(&mut self.missing, p),
+            Effective::PerBucketUnverified => push_unique(&mut self.per_bucket, p),
+            Effective::OnServiceAccountUnverified => push_unique(&mut self.on_account, p),
+            Effective::Untestable => push_unique(&mut self.untestable, p),
             Effective::Error { error, on } => {
                 Self::push_unique(&mut self.unknown, format!("On {on}: {error}"))
             }
@@ -247,10 +248,29 @@ impl Tally {
         }
     }
 
-    fn into_verdict(self, topic: Topic) -> Verdict {
+    fn into_verdict(mut self, topic: Topic) -> Verdict {
+        // One note per kind, naming its permissions, rather than one note per permission.
+        if !self.per_bucket.is_empty() {
+            self.notes.push(format!(
+                "Not held on the project, and usually granted per bucket — not verifiable here (name a bucket to test it): {}.",
+                names(&self.per_bucket)
+            ));
+        }
+        if !self.on_account.is_empty() {
+            self.notes.push(format!(
+                "Not held on the project; may be granted on the service account (name it to test): {}.",
+                names(&self.on_account)
+            ));
+        }
+        if !self.untestable.is_empty() {
+            self.notes.push(format!(
+                "These are untestable on a project (Google tests them only on an organization, folder or other resource): {}.",
+                names(&self.untestable)
+            ));
+        }
         Verdict {
-            topic,
             status: self.status(),
+            topic,
             missing: self.missing,
             apis_off: self.apis_off,
             notes: self.notes,

@@ -171,9 +171,13 @@ pub fn CheckForm(props: &FormProps) -> Html {
                 .map(|e| e.to_string())
         })
         .flatten();
-    let account_placeholder = ProjectId::parse(&state.project)
+    let suggested_account = ProjectId::parse(&state.project)
+        .ok()
         .map(|p| ServiceAccountEmail::skypilot_default(&p).to_string())
-        .unwrap_or_else(|_| "skypilot-v1@PROJECT.iam.gserviceaccount.com".into());
+        .filter(|s| *s != state.service_account);
+    let account_placeholder = suggested_account
+        .clone()
+        .unwrap_or_else(|| "skypilot-v1@PROJECT.iam.gserviceaccount.com".into());
     let custom = parse_list(&state.custom);
     let running = matches!(
         state.run,
@@ -187,7 +191,10 @@ pub fn CheckForm(props: &FormProps) -> Html {
                     <strong>{ "Demo mode — simulated Google." }</strong>
                     { " No request leaves this page. Two accounts and two projects: on " }
                     <code>{ demo::DEMO_PROJECT_SEED }</code>
-                    { " Alice can use storage but lacks the firewall permissions — the failure this tool exists to catch." }
+                    { " Alice can use storage but lacks the firewall permissions — the failure this tool exists to catch. On " }
+                    <code>{ demo::DEMO_PROJECT_TEAM }</code>
+                    { " she is like an Owner: pick \"SkyPilot docs\", then try Bucket " }<code>{ "demo-jobs-bucket" }</code>
+                    { " and the suggested service account." }
                     <div class="demo-accounts">
                         <button type="button" onclick={demo_as(demo::DEMO_TOKEN_ALICE, demo::DEMO_PROJECT_SEED)}>{ "Demo: Alice" }</button>
                         <button type="button" onclick={demo_as(demo::DEMO_TOKEN_BOB, demo::DEMO_PROJECT_SEED)}>{ "Demo: Bob" }</button>
@@ -256,8 +263,16 @@ pub fn CheckForm(props: &FormProps) -> Html {
                     </div>
                     <div>
                         <label for="service-account">{ "Service account" }</label>
-                        <input id="service-account" type="text" autocomplete="off" spellcheck="false" placeholder={format!("optional, e.g. {account_placeholder}")}
-                            value={state.service_account.clone()} oninput={text_input(dispatch, Field::ServiceAccount)} />
+                        <div class="row">
+                            <input id="service-account" type="text" autocomplete="off" spellcheck="false" placeholder={format!("optional, e.g. {account_placeholder}")}
+                                value={state.service_account.clone()} oninput={text_input(dispatch, Field::ServiceAccount)} />
+                            if let Some(suggested) = suggested_account.clone() {
+                                <button type="button" title={suggested.clone()} onclick={{
+                                    let dispatch = dispatch.clone();
+                                    Callback::from(move |_| dispatch.dispatch(Action::Edit(Field::ServiceAccount(suggested.clone()))))
+                                }}>{ "Use skypilot-v1" }</button>
+                            }
+                        </div>
                         { field_error("service-account-error", account_error) }
                     </div>
                 </div>
