@@ -7,6 +7,7 @@
 
 use super::check::{ApiFinding, Findings, PermissionFinding};
 use super::names::ProjectId;
+use super::ordered;
 use super::permission::Permission;
 use super::plan::Plan;
 use super::verdict::{verdicts, Verdict};
@@ -87,27 +88,27 @@ impl StoredFindings {
         fn answers(
             map: &BTreeMap<Permission, PermissionFinding>,
         ) -> Option<BTreeMap<Permission, StoredAnswer>> {
-            map.iter()
-                .map(|(p, f)| {
-                    let answer = match f {
-                        PermissionFinding::Held => StoredAnswer::Held,
-                        PermissionFinding::Missing => StoredAnswer::Missing,
-                        PermissionFinding::Untestable => StoredAnswer::Untestable,
-                        PermissionFinding::Error { .. } => return None,
-                    };
-                    Some((p.clone(), answer))
-                })
-                .collect()
+            let mut out = BTreeMap::new();
+            for (p, f) in map {
+                let answer = match f {
+                    PermissionFinding::Held => StoredAnswer::Held,
+                    PermissionFinding::Missing => StoredAnswer::Missing,
+                    PermissionFinding::Untestable => StoredAnswer::Untestable,
+                    PermissionFinding::Error { .. } => return None,
+                };
+                out.insert(p.clone(), answer);
+            }
+            Some(out)
         }
-        let apis = findings
-            .apis
-            .iter()
-            .map(|(s, f)| match f {
-                ApiFinding::On => Some((s.clone(), true)),
-                ApiFinding::Off => Some((s.clone(), false)),
-                ApiFinding::Unknown { .. } => None,
-            })
-            .collect::<Option<_>>()?;
+        let mut apis = BTreeMap::new();
+        for (service, finding) in &findings.apis {
+            let on = match finding {
+                ApiFinding::On => true,
+                ApiFinding::Off => false,
+                ApiFinding::Unknown { .. } => return None,
+            };
+            apis.insert(service.clone(), on);
+        }
         Some(StoredFindings {
             project: answers(&findings.project)?,
             bucket: answers(&findings.bucket)?,
@@ -121,29 +122,23 @@ impl StoredFindings {
         fn findings(
             map: &BTreeMap<Permission, StoredAnswer>,
         ) -> BTreeMap<Permission, PermissionFinding> {
-            map.iter()
-                .map(|(p, a)| {
-                    let finding = match a {
-                        StoredAnswer::Held => PermissionFinding::Held,
-                        StoredAnswer::Missing => PermissionFinding::Missing,
-                        StoredAnswer::Untestable => PermissionFinding::Untestable,
-                    };
-                    (p.clone(), finding)
-                })
-                .collect()
+            ordered(map.iter().map(|(p, a)| {
+                let finding = match a {
+                    StoredAnswer::Held => PermissionFinding::Held,
+                    StoredAnswer::Missing => PermissionFinding::Missing,
+                    StoredAnswer::Untestable => PermissionFinding::Untestable,
+                };
+                (p.clone(), finding)
+            }))
         }
         Findings {
             project: findings(&self.project),
             bucket: findings(&self.bucket),
             service_account: findings(&self.service_account),
-            apis: self
-                .apis
-                .iter()
-                .map(|(s, on)| {
-                    let finding = if *on { ApiFinding::On } else { ApiFinding::Off };
-                    (s.clone(), finding)
-                })
-                .collect(),
+            apis: ordered(self.apis.iter().map(|(s, on)| {
+                let finding = if *on { ApiFinding::On } else { ApiFinding::Off };
+                (s.clone(), finding)
+            })),
         }
     }
 }
@@ -293,7 +288,7 @@ pub fn prune(store: &impl Store, now_ms: u64) {
             _ => store.remove(&key),
         }
     }
-    live.sort();
+    live.sort_unstable();
     let excess = live.len().saturating_sub(MAX_ENTRIES);
     for (_, key) in live.into_iter().take(excess) {
         store.remove(&key);

@@ -6,6 +6,7 @@ use super::endpoints::{self, ServiceState};
 use super::google_error::{ApiError, ErrorKind, GoogleError};
 use super::http::{Request, Transport};
 use super::identity::Identity;
+use super::ordered;
 use super::permission::Permission;
 use super::plan::Plan;
 use futures::future::join_all;
@@ -263,9 +264,9 @@ pub async fn run<T: Transport>(transport: &T, plan: &Plan, token: &str) -> Findi
     let (project, apis, bucket, service_account) =
         futures::join!(project_tests, api_lookups, bucket_test, account_test);
     Findings {
-        project: project.into_iter().flatten().collect(),
-        apis: apis.into_iter().flatten().collect(),
-        bucket: bucket.into_iter().collect(),
-        service_account: service_account.into_iter().collect(),
+        project: ordered(project.into_iter().flatten()),
+        apis: ordered(apis.into_iter().flatten()),
+        bucket: ordered(bucket),
+        service_account: ordered(service_account),
     }
 }

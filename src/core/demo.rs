@@ -8,6 +8,8 @@
 
 use super::catalog::ALL_GROUPS;
 use super::http::{Auth, Method, NetError, Request, Response, Transport};
+use super::ordered;
+use super::plan::ACT_AS;
 use percent_encoding::percent_decode_str;
 use serde_json::json;
 use std::cell::{Cell, RefCell};
@@ -390,11 +392,12 @@ impl Transport for SimulatedGoogle {
 
 /// Every permission in the catalogue, plus `serviceusage.services.get` (for API look-ups).
 pub fn every_catalog_permission() -> BTreeSet<String> {
-    ALL_GROUPS
-        .iter()
-        .flat_map(|g| g.permissions.iter().map(|p| p.to_string()))
-        .chain(["serviceusage.services.get".to_string()])
-        .collect()
+    ordered(
+        ALL_GROUPS
+            .iter()
+            .flat_map(|g| g.permissions.iter().map(|p| p.to_string()))
+            .chain(["serviceusage.services.get".to_string()]),
+    )
 }
 
 /// Whether `token` is one of the demo's made-up tokens.
@@ -420,41 +423,35 @@ pub const DEMO_PROJECT_TEAM: &str = "ml-team-demo";
 /// (granted on the `skypilot-v1` service account); Bob holds only storage; the TPU API is off.
 pub fn demo_world() -> World {
     let all = every_catalog_permission();
-    let without = |drop: &[&str]| -> BTreeSet<String> {
-        all.iter()
-            .filter(|p| !drop.contains(&p.as_str()))
-            .cloned()
-            .collect()
+    let subset = |keep: &dyn Fn(&str) -> bool| -> BTreeSet<String> {
+        ordered(all.iter().filter(|p| keep(p)).cloned())
     };
-    let storage_only: BTreeSet<String> = all
-        .iter()
-        .filter(|p| p.starts_with("storage.") || p.starts_with("serviceusage."))
-        .cloned()
-        .collect();
-    let owner_like: BTreeSet<String> = all
-        .iter()
-        .filter(|p| {
-            !(p.starts_with("storage.objects.")
-                || *p == "storage.buckets.get"
-                || *p == "iam.serviceAccounts.actAs")
-        })
-        .cloned()
-        .collect();
-    let apis: BTreeSet<String> = ["compute", "cloudresourcemanager", "iam", "storage"]
-        .iter()
-        .map(|s| format!("{s}.googleapis.com"))
-        .collect();
+    let seed_alice =
+        subset(&|p| !matches!(p, "compute.firewalls.create" | "compute.firewalls.delete"));
+    let storage_only = subset(&|p| p.starts_with("storage.") || p.starts_with("serviceusage."));
+    let owner_like = subset(&|p| {
+        !(p.starts_with("storage.objects.")
+            || p == "storage.buckets.get"
+            || p == "iam.serviceAccounts.actAs")
+    });
+    let apis: BTreeSet<String> = ordered(
+        ["compute", "cloudresourcemanager", "iam", "storage"]
+            .iter()
+            .map(|s| format!("{s}.googleapis.com")),
+    );
+    let alice = || "100000000000000000001".to_string();
+    let bob = || "100000000000000000002".to_string();
     World {
         accounts: vec![
             Account {
                 token: DEMO_TOKEN_ALICE.into(),
-                sub: "100000000000000000001".into(),
+                sub: alice(),
                 email: "alice@example.com".into(),
                 expired: false,
             },
             Account {
                 token: DEMO_TOKEN_BOB.into(),
-                sub: "100000000000000000002".into(),
+                sub: bob(),
                 email: "bob@example.com".into(),
                 expired: false,
             },
@@ -463,35 +460,23 @@ pub fn demo_world() -> World {
             Project {
                 id: DEMO_PROJECT_SEED.into(),
                 number: "200000000001".into(),
-                grants: BTreeMap::from([
-                    (
-                        "100000000000000000001".into(),
-                        without(&["compute.firewalls.create", "compute.firewalls.delete"]),
-                    ),
-                    ("100000000000000000002".into(), all.clone()),
-                ]),
+                grants: ordered([(alice(), seed_alice), (bob(), all.clone())]),
                 enabled: apis.clone(),
             },
             Project {
                 id: DEMO_PROJECT_TEAM.into(),
                 number: "200000000002".into(),
-                grants: BTreeMap::from([
-                    ("100000000000000000001".into(), owner_like),
-                    ("100000000000000000002".into(), storage_only),
-                ]),
+                grants: ordered([(alice(), owner_like), (bob(), storage_only)]),
                 enabled: apis,
             },
         ],
         buckets: vec![Resource {
             name: "demo-jobs-bucket".into(),
-            grants: BTreeMap::from([("100000000000000000001".into(), all.clone())]),
+            grants: ordered([(alice(), all.clone())]),
         }],
         service_accounts: vec![Resource {
             name: format!("skypilot-v1@{DEMO_PROJECT_TEAM}.iam.gserviceaccount.com"),
-            grants: BTreeMap::from([(
-                "100000000000000000001".into(),
-                BTreeSet::from(["iam.serviceAccounts.actAs".to_string()]),
-            )]),
+            grants: ordered([(alice(), ordered([ACT_AS.to_string()]))]),
         }],
         consumer_disabled: BTreeSet::new(),
     }

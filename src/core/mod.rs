@@ -18,3 +18,11 @@ pub mod permission;
 pub mod plan;
 pub mod report;
 pub mod verdict;
+
+/// Builds an ordered collection by inserting each item. `collect()` into a `BTreeMap` or
+/// `BTreeSet` sorts first, which adds a sort routine per element type to the wasm bundle.
+pub(crate) fn ordered<C: Default + Extend<T>, T>(items: impl IntoIterator<Item = T>) -> C {
+    let mut collection = C::default();
+    collection.extend(items);
+    collection
+}

@@ -7,6 +7,7 @@ use super::catalog::{
 };
 use super::endpoints::{MAX_PERMISSIONS_PER_CALL, MAX_SERVICES_PER_BATCH_GET};
 use super::names::{BucketName, ProjectId, ServiceAccountEmail};
+use super::ordered;
 use super::permission::Permission;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -154,7 +155,7 @@ impl Plan {
 
     /// Every distinct permission tested on the project, sorted.
     pub fn permissions(&self) -> Vec<Permission> {
-        let set: BTreeSet<&Permission> = self.groups.iter().flat_map(|g| &g.permissions).collect();
+        let set: BTreeSet<&Permission> = ordered(self.groups.iter().flat_map(|g| &g.permissions));
         set.into_iter().cloned().collect()
     }
 
@@ -168,7 +169,7 @@ impl Plan {
 
     /// Service Usage `batchGet` chunks of at most 30 services.
     pub fn api_batches(&self) -> Vec<Vec<String>> {
-        let services: BTreeSet<&str> = self.apis.iter().map(|a| a.service.as_str()).collect();
+        let services: BTreeSet<&str> = ordered(self.apis.iter().map(|a| a.service.as_str()));
         let services: Vec<String> = services.into_iter().map(str::to_owned).collect();
         services
             .chunks(MAX_SERVICES_PER_BATCH_GET)
@@ -200,7 +201,7 @@ impl Plan {
 
     /// Capabilities with at least one group, in display order.
     pub fn capabilities(&self) -> Vec<Capability> {
-        let set: BTreeSet<Capability> = self.groups.iter().map(|g| g.capability).collect();
+        let set: BTreeSet<Capability> = ordered(self.groups.iter().map(|g| g.capability));
         set.into_iter().collect()
     }
 
