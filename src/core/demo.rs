@@ -51,6 +51,13 @@ pub struct Resource {
     pub grants: BTreeMap<String, BTreeSet<String>>,
 }
 
+/// A `testIamPermissions` request body.
+#[derive(serde::Deserialize)]
+struct AskedBody {
+    #[serde(default)]
+    permissions: Vec<String>,
+}
+
 /// The consumer project that gcloud tokens are charged to.
 pub const GCLOUD_CONSUMER: &str = "764086051850";
 
@@ -175,18 +182,11 @@ impl SimulatedGoogle {
                 json!({"error": {"code": 403, "message": format!("{service} has not been used in project {GCLOUD_CONSUMER} before or it is disabled. Enable it by visiting {url} then retry."), "status": "PERMISSION_DENIED", "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "SERVICE_DISABLED", "domain": "googleapis.com", "metadata": {"consumer": format!("projects/{GCLOUD_CONSUMER}"), "service": service, "containerInfo": GCLOUD_CONSUMER, "activationUrl": url}}, {"@type": "type.googleapis.com/google.rpc.Help", "links": [{"description": "Google developers console API activation", "url": url}]}]}}),
             );
         }
-        let body: serde_json::Value = request
+        let asked: Vec<String> = request
             .body
             .as_ref()
-            .and_then(|b| serde_json::from_str(&b.text).ok())
-            .unwrap_or(serde_json::Value::Null);
-        let asked: Vec<String> = body["permissions"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
+            .and_then(|b| serde_json::from_str::<AskedBody>(&b.text).ok())
+            .map(|b| b.permissions)
             .unwrap_or_default();
         match (host, request.method) {
             ("cloudresourcemanager.googleapis.com", Method::Post) => {

@@ -44,11 +44,16 @@ pub const MAX_SERVICES_PER_BATCH_GET: usize = 30;
 
 const JSON: &str = "application/json";
 
+/// `{"permissions":[...]}`: the request body of every `testIamPermissions` POST.
+#[derive(serde::Serialize)]
+struct PermissionsRequest<'a> {
+    permissions: &'a [Permission],
+}
+
 fn permissions_body(permissions: &[Permission]) -> Body {
-    let names: Vec<&str> = permissions.iter().map(Permission::as_str).collect();
     Body {
         content_type: JSON,
-        text: serde_json::json!({ "permissions": names }).to_string(),
+        text: serde_json::to_string(&PermissionsRequest { permissions }).unwrap_or_default(),
     }
 }
 

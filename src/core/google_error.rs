@@ -98,20 +98,13 @@ pub enum ApiError {
     },
 }
 
+// Three shapes, tried in turn (an untagged enum would buffer the body and grow the bundle).
 #[derive(Deserialize)]
-struct Envelope {
-    error: ErrorField,
-    error_description: Option<String>,
+struct StatusEnvelope {
+    error: StatusBody,
 }
 
 #[derive(Deserialize)]
-#[serde(untagged)]
-enum ErrorField {
-    Status(StatusBody),
-    OAuth(String),
-}
-
-#[derive(Deserialize, Default)]
 struct StatusBody {
     #[serde(default)]
     message: String,
@@ -119,7 +112,29 @@ struct StatusBody {
     #[serde(default)]
     errors: Vec<LegacyError>,
     #[serde(default)]
-    details: Vec<serde_json::Value>,
+    details: Vec<Detail>,
+}
+
+/// The same without `details`, for a body whose details are of a shape we do not know.
+#[derive(Deserialize)]
+struct BareEnvelope {
+    error: BareBody,
+}
+
+#[derive(Deserialize)]
+struct BareBody {
+    #[serde(default)]
+    message: String,
+    status: Option<String>,
+    #[serde(default)]
+    errors: Vec<LegacyError>,
+}
+
+/// tokeninfo's OAuth shape.
+#[derive(Deserialize)]
+struct OAuthEnvelope {
+    error: String,
+    error_description: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -127,16 +142,15 @@ struct LegacyError {
     reason: Option<String>,
 }
 
+/// One `details[]` entry: the fields of `ErrorInfo` and `Help` (other types are ignored).
 #[derive(Deserialize)]
-struct ErrorInfo {
+struct Detail {
+    #[serde(rename = "@type", default)]
+    type_url: String,
     reason: Option<String>,
     domain: Option<String>,
     #[serde(default)]
     metadata: BTreeMap<String, String>,
-}
-
-#[derive(Deserialize)]
-struct Help {
     #[serde(default)]
     links: Vec<HelpLink>,
 }
@@ -153,15 +167,6 @@ impl GoogleError {
     /// Parses an error response. Returns [`ApiError::Malformed`] when the body is not one of
     /// Google's error shapes, so a proxy's HTML page is never mistaken for an answer.
     pub fn from_response(http_status: u16, body: &str) -> ApiError {
-        let envelope: Envelope = match serde_json::from_str(body) {
-            Ok(e) => e,
-            Err(_) => {
-                return ApiError::Malformed {
-                    http_status,
-                    detail: format!("HTTP {http_status} with a body that is not a Google error"),
-                }
-            }
-        };
         let mut error = GoogleError {
             http_status,
             status: None,
@@ -172,37 +177,38 @@ impl GoogleError {
             help_links: Vec::new(),
             kind: ErrorKind::Other,
         };
-        match envelope.error {
-            ErrorField::OAuth(code) => {
-                error.message = envelope.error_description.unwrap_or_default();
-                error.reason = Some(code);
-            }
-            ErrorField::Status(body) => {
-                error.message = body.message;
-                error.status = body.status;
-                for detail in body.details {
-                    match detail.get("@type").and_then(|t| t.as_str()) {
-                        Some(ERROR_INFO) => {
-                            if let Ok(info) = serde_json::from_value::<ErrorInfo>(detail) {
-                                error.reason = info.reason;
-                                error.domain = info.domain;
-                                error.metadata = info.metadata;
-                            }
-                        }
-                        Some(HELP) => {
-                            if let Ok(help) = serde_json::from_value::<Help>(detail) {
-                                error
-                                    .help_links
-                                    .extend(help.links.into_iter().map(|l| l.url));
-                            }
-                        }
-                        _ => {}
+        let legacy_reason = |errors: Vec<LegacyError>| errors.into_iter().find_map(|e| e.reason);
+        if let Ok(StatusEnvelope { error: body }) = serde_json::from_str(body) {
+            error.message = body.message;
+            error.status = body.status;
+            for detail in body.details {
+                match detail.type_url.as_str() {
+                    ERROR_INFO => {
+                        error.reason = detail.reason;
+                        error.domain = detail.domain;
+                        error.metadata = detail.metadata;
                     }
-                }
-                if error.reason.is_none() {
-                    error.reason = body.errors.into_iter().find_map(|e| e.reason);
+                    HELP => error
+                        .help_links
+                        .extend(detail.links.into_iter().map(|l| l.url)),
+                    _ => {}
                 }
             }
+            if error.reason.is_none() {
+                error.reason = legacy_reason(body.errors);
+            }
+        } else if let Ok(BareEnvelope { error: body }) = serde_json::from_str(body) {
+            error.message = body.message;
+            error.status = body.status;
+            error.reason = legacy_reason(body.errors);
+        } else if let Ok(oauth) = serde_json::from_str::<OAuthEnvelope>(body) {
+            error.message = oauth.error_description.unwrap_or_default();
+            error.reason = Some(oauth.error);
+        } else {
+            return ApiError::Malformed {
+                http_status,
+                detail: format!("HTTP {http_status} with a body that is not a Google error"),
+            };
         }
         error.kind = error.classify();
         ApiError::Google(Box::new(error))
@@ -557,6 +563,14 @@ mod tests {
         );
         assert!(e.is_transient());
         assert_eq!(e.kind(), Some(&ErrorKind::ServerError));
+    }
+
+    #[test]
+    fn unknown_detail_shapes_do_not_hide_the_error() {
+        let body = r#"{"error":{"code":403,"message":"denied","status":"PERMISSION_DENIED","details":[{"@type":"type.googleapis.com/google.rpc.Future","metadata":[1,2]}]}}"#;
+        let e = google(403, body);
+        assert_eq!(e.kind, ErrorKind::PermissionDenied);
+        assert_eq!(e.message, "denied");
     }
 
     #[test]

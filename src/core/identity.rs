@@ -37,19 +37,29 @@ struct TokenInfo {
     azp: Option<String>,
 }
 
-/// tokeninfo sends numbers as strings ("3320"), but some captures show plain numbers.
+/// tokeninfo sends numbers as strings ("3320"), but some captures show plain numbers. A visitor
+/// rather than an untagged enum keeps serde's buffering out of the bundle.
 fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum NumOrString {
-        Num(u64),
-        Str(String),
+    struct Lenient;
+    impl serde::de::Visitor<'_> for Lenient {
+        type Value = Option<u64>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a number or a string of digits")
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(u64::try_from(v).ok())
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(v.trim().parse().ok())
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
     }
-    Ok(match Option::<NumOrString>::deserialize(d)? {
-        Some(NumOrString::Num(n)) => Some(n),
-        Some(NumOrString::Str(s)) => s.trim().parse().ok(),
-        None => None,
-    })
+    d.deserialize_any(Lenient)
 }
 
 impl Identity {
