@@ -146,3 +146,85 @@ fn full_quota_of_foreign_data_is_an_error_not_a_panic() {
     );
     local_storage().clear().unwrap();
 }
+
+mod reducer {
+    //! The app state's reducer: answers for a check the user has left are never shown.
+    use gcp_preflight::core::check::Findings;
+    use gcp_preflight::core::names::ProjectId;
+    use gcp_preflight::core::plan::{Plan, PlanInput};
+    use gcp_preflight::ui::state::{Action, Field, Run, State};
+    use std::rc::Rc;
+    use wasm_bindgen_test::*;
+    use yew::Reducible;
+
+    fn started(project: &str) -> Rc<State> {
+        let plan = Rc::new(Plan::build(
+            ProjectId::parse(project).unwrap(),
+            &PlanInput::default(),
+        ));
+        let state = Rc::new(State::new(0)).reduce(Action::Token("tok-1".into()));
+        state.reduce(Action::Started { id: 1, plan })
+    }
+
+    #[wasm_bindgen_test]
+    fn answer_after_a_project_switch_is_dropped() {
+        let state = started("project-one")
+            .reduce(Action::Edit(Field::Project("project-two".into())))
+            .reduce(Action::Finished {
+                id: 1,
+                findings: Findings::default(),
+                at_ms: 5,
+            });
+        assert_eq!(state.run, Run::Idle);
+    }
+
+    #[wasm_bindgen_test]
+    fn answer_after_an_account_switch_is_dropped() {
+        let state = started("project-one")
+            .reduce(Action::Token("tok-2".into()))
+            .reduce(Action::Finished {
+                id: 1,
+                findings: Findings::default(),
+                at_ms: 5,
+            });
+        assert_eq!(state.run, Run::Idle);
+        assert_eq!(&*state.token, "tok-2");
+    }
+
+    #[wasm_bindgen_test]
+    fn answer_for_the_current_check_is_shown() {
+        let state = started("project-one").reduce(Action::Finished {
+            id: 1,
+            findings: Findings::default(),
+            at_ms: 5,
+        });
+        assert!(matches!(state.run, Run::Done(ref o) if !o.from_cache && o.checked_at_ms == 5));
+    }
+
+    #[wasm_bindgen_test]
+    fn forget_wipes_the_token_and_what_came_from_it() {
+        let state = started("project-one").reduce(Action::Forget);
+        assert!(state.token.is_empty());
+        assert_eq!(state.run, Run::Idle);
+        assert_eq!(
+            state.project, "",
+            "the project field was never filled in this test"
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn a_real_token_leaves_demo_mode() {
+        let state = Rc::new(State::new(0)).reduce(Action::Demo {
+            token: "demo-token-alice".into(),
+            project: "skypilot-seed-demo".into(),
+        });
+        assert!(state.demo);
+        assert!(
+            state
+                .clone()
+                .reduce(Action::Token("demo-token-bob".into()))
+                .demo
+        );
+        assert!(!state.reduce(Action::Token("ya-real-token".into())).demo);
+    }
+}
