@@ -80,12 +80,21 @@ pub fn project_test_permissions(
     permissions: &[Permission],
     token: &str,
 ) -> Request {
-    Request {
-        method: Method::Post,
-        url: format!(
+    test_permissions_post(
+        format!(
             "https://cloudresourcemanager.googleapis.com/v1/projects/{}:testIamPermissions",
             enc(project.as_str())
         ),
+        permissions,
+        token,
+    )
+}
+
+/// A `…:testIamPermissions` POST (Resource Manager and IAM share the shape).
+fn test_permissions_post(url: String, permissions: &[Permission], token: &str) -> Request {
+    Request {
+        method: Method::Post,
+        url,
         auth: Auth::Bearer(token.into()),
         body: Some(permissions_body(permissions)),
     }
@@ -141,15 +150,14 @@ pub fn service_account_test_permissions(
     permissions: &[Permission],
     token: &str,
 ) -> Request {
-    Request {
-        method: Method::Post,
-        url: format!(
+    test_permissions_post(
+        format!(
             "https://iam.googleapis.com/v1/projects/-/serviceAccounts/{}:testIamPermissions",
             enc(account.as_str())
         ),
-        auth: Auth::Bearer(token.into()),
-        body: Some(permissions_body(permissions)),
-    }
+        permissions,
+        token,
+    )
 }
 
 #[derive(Deserialize)]

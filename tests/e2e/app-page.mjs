@@ -9,6 +9,18 @@
 //     prefix "Cached result: checked ..."), data-testid="identity" (the account email);
 //   - errors as role="alert";
 //   - while a check runs, the "Check" button is disabled.
+// The SkyPilot options (see OPTION_LABELS, FORM_DEFAULTS):
+//   - radios labelled "sky check parity …" (default) and "SkyPilot docs …";
+//   - checkboxes for each option, and "SkyPilot profiles …" (ticked by default; untick to test
+//     only the custom list);
+//   - inputs labelled "Bucket" and "Service account", a textarea labelled "Custom permissions",
+//     with invalid entries listed under it (role="alert": <code>entry</code> then the reason) and
+//     data-testid="custom-summary" ("3 to check, 1 duplicate(s) folded, 1 skipped:");
+//   - a fourth verdict "Custom" (data-testid="verdict-custom") for the custom list; each verdict
+//     sits in a card with its heading, missing permissions / APIs as <code>, notes as <li>;
+//   - data-testid="apis": a visible list, one <li> per API whose first line is
+//     "compute.googleapis.com: on|off|unknown"; for an API that is off, the results region shows
+//     "gcloud services enable <service> --project <project>".
 
 import { poll } from './harness.mjs';
 
@@ -18,14 +30,42 @@ export const CAPABILITIES = Object.freeze([
   { key: 'storage', heading: 'Storage', testid: 'verdict-storage' },
   { key: 'managedJobs', heading: 'Managed jobs', testid: 'verdict-managed-jobs' },
 ]);
+export const CUSTOM = Object.freeze({ key: 'custom', heading: 'Custom', testid: 'verdict-custom' });
+export const ALL_TOPICS = Object.freeze([...CAPABILITIES, CUSTOM]);
 const TIMEOUT = 10_000;
+
+// Labels of the option checkboxes: a string is the exact label, a RegExp matches a label with a tail.
+export const OPTION_LABELS = Object.freeze({
+  customVpc: 'Custom VPC (gcp.vpc_name)',
+  openPorts: 'Open ports (resources.ports)',
+  tpus: 'TPUs',
+  reservations: /^Reservations \(/,
+  cloneDisk: 'Clone disk (--clone-disk-from)',
+  customImage: 'Custom image (--image-id)',
+  firstLaunch: /^First launch \(admin\):/,
+  jobsBucketOnGcs: /^Jobs bucket on GCS \(/,
+  skypilotProfiles: /^SkyPilot profiles \(untick to test only the custom list\)/,
+});
+export const MODE_LABELS = Object.freeze({ parity: /^sky check parity/, docs: /^SkyPilot docs/ });
+/** The form as a fresh page shows it. */
+export const FORM_DEFAULTS = Object.freeze({
+  mode: 'parity',
+  options: Object.freeze({
+    customVpc: false, openPorts: false, tpus: false, reservations: false, cloneDisk: false,
+    customImage: false, firstLaunch: false, jobsBucketOnGcs: true, skypilotProfiles: true,
+  }),
+  bucket: '',
+  serviceAccount: '',
+  custom: '',
+});
+const VERDICT_HEADINGS = ALL_TOPICS.map((t) => t.heading);
+const norm = (s) => (s || '').replace(/\s+/g, ' ').trim();
 
 // Installed in the page just before a click: notes when the click happened and when the page
 // next settles (the "Check" button enabled again after the results region or an alert changed,
-// with either three final verdicts or an alert on screen). Timing is taken in the page, so it does not include
+// with either every verdict final or an alert on screen). Timing is taken in the page, so it does not include
 // Playwright's round trips.
 function installProbe(buttonName) {
-  const VERDICT_IDS = ['verdict-compute', 'verdict-storage', 'verdict-managed-jobs'];
   const FINAL = ['Ready', 'Not ready', 'Unknown'];
   if (window.__e2eProbe) window.__e2eProbe.stop();
   const state = { tClick: null, tDone: null, mutations: 0, sawBusy: false };
@@ -38,8 +78,9 @@ function installProbe(buttonName) {
       return false;
     }
     if (state.mutations === 0) return false;
-    const verdicts = VERDICT_IDS.map((id) => document.querySelector(`[data-testid="${id}"]`));
-    const final = verdicts.every((v) => v && FINAL.includes(v.textContent.trim()));
+    // Every verdict on screen (three, four with the custom list, or only "Custom") is final.
+    const verdicts = [...document.querySelectorAll('[role="status"] [data-testid^="verdict-"]')];
+    const final = verdicts.length > 0 && verdicts.every((v) => FINAL.includes(v.textContent.trim()));
     return final || !!document.querySelector('[role="alert"]');
   };
   const onClick = (event) => {
@@ -146,6 +187,145 @@ export class AppPage {
       if ((await region.getByRole('heading', { name: c.heading, exact: true }).count()) > 0) found.push(c.heading);
     }
     return found;
+  }
+
+  // ---------- the SkyPilot options, bucket, service account and custom list ----------
+
+  /** The results region whatever verdicts it holds (also a custom-only check). */
+  resultsRegion() {
+    return this.page.getByRole('status').filter({
+      has: this.page.getByRole('heading', { name: new RegExp(`^(${VERDICT_HEADINGS.join('|')})$`) }),
+    });
+  }
+
+  modeRadio(mode) { return this.page.getByRole('radio', { name: MODE_LABELS[mode] }); }
+
+  optionBox(key) {
+    const label = OPTION_LABELS[key];
+    if (label === undefined) throw new Error(`no option ${key}`);
+    return this.page.getByRole('checkbox', typeof label === 'string' ? { name: label, exact: true } : { name: label });
+  }
+
+  bucketInput() { return this.page.getByLabel('Bucket', { exact: true }); }
+  serviceAccountInput() { return this.page.getByLabel('Service account', { exact: true }); }
+  customInput() { return this.page.getByLabel('Custom permissions', { exact: true }); }
+
+  async setMode(mode) {
+    const radio = this.modeRadio(mode);
+    await radio.check({ timeout: TIMEOUT });
+    await poll(() => radio.isChecked(), { what: `the "${mode}" radio to be checked` });
+  }
+
+  async setOption(key, on) {
+    const box = this.optionBox(key);
+    await box.setChecked(on, { timeout: TIMEOUT });
+    await poll(async () => (await box.isChecked()) === on, { what: `option ${key} ${on ? 'ticked' : 'unticked'}` });
+  }
+
+  async fillField(locator, text) {
+    await locator.fill(text, { timeout: TIMEOUT });
+    await poll(async () => (await locator.inputValue()) === text, { what: 'the field to hold the text' });
+  }
+
+  /**
+   * Sets the form: `{ mode, options: { key: bool }, bucket, serviceAccount, custom }`; whatever
+   * is left out takes its default (FORM_DEFAULTS), so this also resets the form.
+   */
+  async setForm({ mode, options = {}, bucket, serviceAccount, custom } = {}) {
+    await this.setMode(mode ?? FORM_DEFAULTS.mode);
+    for (const [key, def] of Object.entries(FORM_DEFAULTS.options)) await this.setOption(key, options[key] ?? def);
+    await this.fillField(this.bucketInput(), bucket ?? FORM_DEFAULTS.bucket);
+    await this.fillField(this.serviceAccountInput(), serviceAccount ?? FORM_DEFAULTS.serviceAccount);
+    await this.fillField(this.customInput(), custom ?? FORM_DEFAULTS.custom);
+  }
+
+  resetForm() { return this.setForm({}); }
+
+  /** { mode, options, bucket, serviceAccount, custom } as the form shows them. */
+  async formState() {
+    const options = {};
+    for (const key of Object.keys(OPTION_LABELS)) options[key] = await this.optionBox(key).isChecked();
+    return {
+      mode: (await this.modeRadio('docs').isChecked()) ? 'docs' : ((await this.modeRadio('parity').isChecked()) ? 'parity' : null),
+      options,
+      bucket: await this.bucketInput().inputValue(),
+      serviceAccount: await this.serviceAccountInput().inputValue(),
+      custom: await this.customInput().inputValue(),
+    };
+  }
+
+  customSummary() { return this.textOfTestId('custom-summary'); }
+
+  /** The invalid custom entries listed under the textarea: [{ entry, reason }]. */
+  async rejectedEntries() {
+    const items = this.page.getByRole('alert').locator('li').filter({ has: this.page.locator('code') });
+    const out = [];
+    for (let i = 0; i < (await items.count()); i += 1) {
+      const item = items.nth(i);
+      const entry = norm(await item.locator('code').first().innerText());
+      const text = norm(await item.innerText());
+      out.push({ entry, reason: norm(text.startsWith(entry) ? text.slice(entry.length) : text) });
+    }
+    return out;
+  }
+
+  /** Every verdict on screen, Custom included: { compute, storage, managedJobs, custom } (null = absent). */
+  async allVerdicts() {
+    const out = {};
+    for (const c of ALL_TOPICS) out[c.key] = await this.textOfTestId(c.testid);
+    return out;
+  }
+
+  /** Verdict headings in the results region, in the order of ALL_TOPICS. */
+  async allHeadings() {
+    const region = this.resultsRegion();
+    const found = [];
+    for (const c of ALL_TOPICS) {
+      if ((await region.getByRole('heading', { name: c.heading, exact: true }).count()) > 0) found.push(c.heading);
+    }
+    return found;
+  }
+
+  /**
+   * One verdict card: { status, codes, commands, notes, text } (see below).
+   * The card is the nearest element around the verdict's data-testid that holds a heading.
+   */
+  async card(key) {
+    const topic = ALL_TOPICS.find((t) => t.key === key);
+    const status = this.resultsRegion().getByTestId(topic.testid);
+    if ((await status.count()) === 0) return null;
+    const card = status.first().locator('xpath=ancestor::*[.//*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6 or @role="heading"]][1]');
+    const heading = norm(await card.getByRole('heading').first().innerText());
+    if (heading !== topic.heading) throw new Error(`the card around ${topic.testid} is headed "${heading}", not "${topic.heading}"`);
+    const codes = (await card.locator('code').allInnerTexts()).map(norm);
+    const allCodes = (await card.locator('code').allTextContents()).map(norm);
+    return {
+      status: norm(await status.first().innerText()),
+      // names shown as <code> (missing permissions, APIs that are off)
+      codes: codes.filter((c) => /^\S+$/.test(c)),
+      // <code> holding command lines (e.g. the gcloud fix), visible or folded away
+      commands: allCodes.filter((c) => /\s/.test(c)),
+      // list items that are sentences: notes, and reasons for "Unknown"
+      notes: (await card.locator('li').allInnerTexts()).map(norm).filter((t) => /\s/.test(t)),
+      // the card's visible text
+      text: norm(await card.innerText()),
+    };
+  }
+
+  /**
+   * The visible APIs list (data-testid="apis"): the first line of each <li> ("compute.googleapis.com: off";
+   * a line after it, such as the enable command, is left out), or null when absent or hidden.
+   */
+  async apis() {
+    const list = this.page.getByTestId('apis');
+    if ((await list.count()) === 0 || !(await list.first().isVisible())) return null;
+    return (await list.first().locator('li').allInnerTexts()).map((t) => norm(t.trim().split('\n')[0]));
+  }
+
+  /** The visible text of the results region. */
+  async resultsText() {
+    const region = this.page.getByRole('status');
+    return norm((await region.allInnerTexts()).join(' '));
   }
 
   /**

@@ -20,6 +20,13 @@
 //   fake.chromiumArgs()                 // flags that route *.googleapis.com here
 //   fake.requests(), fake.resetLog(), fake.violations(), fake.setLatency(ms), fake.failNext(n)
 //   await fake.stop();
+//
+// Each log entry has method, host, path, query, isPreflight, hasAuthorization, startMs, endMs,
+// status, sub (the account behind the token) and, for Bearer hosts, body, permissions (the names
+// asked: CRM / IAM JSON body, storage query) and services (Service Usage batchGet names).
+//
+// Like Google, Service Usage's batchGet needs serviceusage.services.get on the project: without
+// it the answer is 403 PERMISSION_DENIED with ErrorInfo IAM_PERMISSION_DENIED naming it.
 
 import http2 from 'node:http2';
 import fs from 'node:fs';
@@ -125,7 +132,7 @@ export function defaultScenario() {
     // services turned off in the consumer (quota) project: their host answers SERVICE_DISABLED
     disabledInConsumer: [],
     consumerProject: CONSUMER_PROJECT,
-    // extra names accepted by Resource Manager's testIamPermissions
+    // extra names accepted by Resource Manager's testIamPermissions (a '*' grant covers them too)
     extraTestable: [],
     // added to every request, preflights included
     latencyMs: 0,
@@ -149,8 +156,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---------- Google's error bodies ----------
 
-function errorInfo(reason, metadata) {
-  return { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason, domain: 'googleapis.com', metadata };
+function errorInfo(reason, metadata, domain = 'googleapis.com') {
+  return { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason, domain, metadata };
 }
 
 function aipError(code, status, message, details) {
@@ -228,6 +235,16 @@ function rateLimitBody(service, consumer) {
 }
 
 const CALLER_DENIED = aipError(403, 'PERMISSION_DENIED', 'The caller does not have permission');
+
+/**
+ * What Service Usage answers when the caller can see the project but lacks the permission the
+ * method needs (as observed from services.batchGet without serviceusage.services.get).
+ */
+export function iamPermissionDeniedBody(service, permission, resource) {
+  return aipError(403, 'PERMISSION_DENIED',
+    `Permission '${permission}' denied on resource '//${service}/${resource}' (or it may not exist).`,
+    [errorInfo('IAM_PERMISSION_DENIED', { permission, resource }, service)]);
+}
 
 // ---------- the server ----------
 
@@ -348,6 +365,7 @@ export async function startFakeGoogle({ port = 0, host = '127.0.0.1' } = {}) {
     const project = scenario.projects?.[projectId];
     if (!projectVisible(project, ctx.account.sub)) return [403, CALLER_DENIED];
     const asked = parseJsonPermissions(ctx.body);
+    ctx.entry.permissions = asked;
     if (!asked) return [400, aipError(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.')];
     if (asked.length > 100) {
       return [400, aipError(400, 'INVALID_ARGUMENT', 'Request contains an invalid argument.')];
@@ -367,8 +385,12 @@ export async function startFakeGoogle({ port = 0, host = '127.0.0.1' } = {}) {
     if (!m) return null;
     const projectId = decodeURIComponent(m[1]);
     const project = scenario.projects?.[projectId];
-    // Simplification: anyone who can see the project may read its services' state.
+    ctx.entry.services = ctx.query.getAll('names').map((n) => n.split('/services/').pop());
     if (!projectVisible(project, ctx.account.sub)) return [403, CALLER_DENIED];
+    // As on Google, reading services' state needs serviceusage.services.get on the project.
+    if (!grantsFor(project, ctx.account.sub, TESTABLE_ON_PROJECT).has('serviceusage.services.get')) {
+      return [403, iamPermissionDeniedBody('serviceusage.googleapis.com', 'serviceusage.services.get', `projects/${projectId}`)];
+    }
     const names = ctx.query.getAll('names');
     if (names.length === 0 || names.length > 30) {
       return [400, aipError(400, 'INVALID_ARGUMENT', 'Request contains an invalid argument.')];
@@ -391,6 +413,7 @@ export async function startFakeGoogle({ port = 0, host = '127.0.0.1' } = {}) {
     if (!m) return null;
     const bucketName = decodeURIComponent(m[1]);
     const asked = ctx.query.getAll('permissions');
+    ctx.entry.permissions = asked;
     const bad = asked.find((p) => !p.startsWith('storage.'));
     if (bad !== undefined) {
       return [400, legacyError(400, `${bad} is not a valid Google Cloud Storage permission.`, 'invalid')];
@@ -411,6 +434,7 @@ export async function startFakeGoogle({ port = 0, host = '127.0.0.1' } = {}) {
     const sa = scenario.serviceAccounts?.[email];
     if (!sa) return [404, aipError(404, 'NOT_FOUND', 'Unknown service account')];
     const asked = parseJsonPermissions(ctx.body);
+    ctx.entry.permissions = asked;
     if (!asked) return [400, aipError(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.')];
     const bad = asked.find((p) => !TESTABLE_ON_SERVICE_ACCOUNT.includes(p));
     if (bad !== undefined) {
@@ -461,6 +485,10 @@ export async function startFakeGoogle({ port = 0, host = '127.0.0.1' } = {}) {
       appHost: APP_HOSTS.includes(hostName),
       httpVersion: req.httpVersion,
       sub: undefined,
+      // Bearer hosts only: the raw request body, and what was asked (filled in by the handlers):
+      body: null, //         the body text (CRM / IAM: {"permissions": [...]})
+      permissions: null, //  permission names asked (CRM / IAM body, storage query)
+      services: null, //     service names asked (Service Usage batchGet)
     };
     if (isPreflight) {
       entry.requestedMethod = req.headers['access-control-request-method'];
@@ -526,7 +554,8 @@ export async function startFakeGoogle({ port = 0, host = '127.0.0.1' } = {}) {
       return send(res, entry, out[0], out[1], cors);
     }
 
-    // A Bearer host.
+    // A Bearer host. Its request body (a permission list, never a token) is kept in the log.
+    entry.body = body;
     const svcMethod = `${hostName}${url.pathname}`;
     const consumer = scenario.consumerProject || CONSUMER_PROJECT;
     if (!authorization) return send(res, entry, 401, missingCredentialsBody(hostName, svcMethod), cors);

@@ -10,8 +10,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BEARER_HOSTS, CONSUMER_PROJECT } from './fake-google.mjs';
 import { withEnvironment, createRunner, assert, assertEqual, poll, distDir, HERE } from './harness.mjs';
-import { AppPage } from './app-page.mjs';
-import { world, TOKENS, ACCOUNTS, SEED_MISSING } from './world.mjs';
+import { AppPage, FORM_DEFAULTS } from './app-page.mjs';
+import { world, TOKENS, ACCOUNTS, SEED_MISSING, BULK, BULK_MISSING, saEmail } from './world.mjs';
 
 const { alice, bob, carol, dave } = ACCOUNTS;
 const SEED = { compute: 'Not ready', storage: 'Ready', managedJobs: 'Not ready' };
@@ -191,6 +191,322 @@ async function runStep(step, { app, fake, ctx }) {
   return `${reqs.length} requests (${pre} preflights)${ms}`;
 }
 
+// ---------- scenarios of the SkyPilot options, the custom list, buckets, service accounts, APIs ----------
+
+const CRM_HOST = 'cloudresourcemanager.googleapis.com';
+const SU_HOST = 'serviceusage.googleapis.com';
+const GCS_HOST = 'storage.googleapis.com';
+const IAM_HOST = 'iam.googleapis.com';
+const TPU_PERMISSIONS = ['tpu.nodes.create', 'tpu.nodes.delete', 'tpu.nodes.get', 'tpu.nodes.list', 'tpu.nodes.update', 'tpu.operations.get'];
+const BUCKET_OBJECT_PERMISSIONS = ['storage.buckets.get', 'storage.objects.create', 'storage.objects.delete',
+  'storage.objects.get', 'storage.objects.list', 'storage.objects.update'];
+const PER_BUCKET_NOTE = 'granted per bucket — not verifiable here';
+const ON_SA_NOTE = 'may be granted on the service account';
+const sorted = (xs) => [...xs].sort();
+
+/** The latest start is before the earliest end: every request was in flight at one moment (one wave). */
+function oneWave(reqs, what) {
+  assert(reqs.length > 0, `${what}: no request`);
+  const lastStart = Math.max(...reqs.map((r) => r.startMs));
+  const firstEnd = Math.min(...reqs.map((r) => r.endMs));
+  assert(lastStart < firstEnd, `${what} are not one parallel wave: the last started at ${lastStart} ms, `
+    + `after the first was answered at ${firstEnd} ms (${reqs.map((r) => `${r.method} ${r.host} ${r.startMs}-${r.endMs}`).join('; ')})`);
+}
+
+/** Polls the screen assertions in `fn` (<= 10 s) in case the last render lags the probe. */
+const expectScreen = (fn, what = 'the expected screen') => poll(async () => { await fn(); return true; }, { what });
+
+/** Token (when the field holds another), identity, project, then the form (left-out fields reset). */
+async function prepare(app, ctx, { who, project, form = {} }) {
+  const token = TOKENS[who];
+  if ((await app.tokenInput().inputValue()) !== token) await app.enterToken(token);
+  await app.waitForIdentity(ACCOUNTS[who].email);
+  ctx.account = ACCOUNTS[who];
+  await app.enterProject(project);
+  ctx.project = project;
+  await app.setForm(form);
+}
+
+/** Presses Check, waits for the page and the fake; every Bearer request must be fresh and the account's. */
+async function runCheck(app, fake, ctx, { latency = 0 } = {}) {
+  const mark = fake.mark();
+  const violationsBefore = fake.violations().length;
+  if (latency) fake.setLatency(latency);
+  let timing;
+  try {
+    timing = await app.clickAndSettle('Check');
+  } finally {
+    await fake.settled();
+    if (latency) fake.setLatency(0);
+  }
+  const reqs = fake.requestsSince(mark);
+  assertEqual(fake.violations().slice(violationsBefore), [], 'violations recorded by the fake Google');
+  const bearer = reqs.filter((r) => !r.isPreflight && BEARER_HOSTS.includes(r.host));
+  assert(bearer.length > 0, `expected fresh requests to Google, saw: ${describe(reqs) || 'none'}`);
+  assertEqual([...new Set(bearer.map((r) => r.sub))], [ctx.account.sub], 'accounts behind the Bearer requests');
+  const on = (host) => bearer.filter((r) => r.host === host);
+  const note = `${reqs.length} requests (${reqs.filter((r) => r.isPreflight).length} preflights), ${Math.round(timing.clickToDoneMs)} ms click to result`;
+  return { reqs, bearer, crm: on(CRM_HOST), su: on(SU_HOST), gcs: on(GCS_HOST), iam: on(IAM_HOST), note };
+}
+
+const askedOf = (reqs) => reqs.flatMap((r) => r.permissions || []);
+
+/** Resets the form through its controls and checks that it shows its defaults again. */
+async function resetAndCheck(app) {
+  await app.resetForm();
+  assertEqual(await app.formState(), { ...FORM_DEFAULTS, options: { ...FORM_DEFAULTS.options } }, 'the form after a reset');
+}
+
+function optionScenarios(scenario) {
+  scenario('[catalogue and options] Custom VPC ticked: alice on demo-seed-1 is Compute Ready; the firewall pair is not asked', async ({ app, fake, ctx }) => {
+    await prepare(app, ctx, { who: 'alice', project: 'demo-seed-1', form: { options: { customVpc: true } } });
+    const run = await runCheck(app, fake, ctx);
+    assert(run.crm.length > 0 && run.crm.every((r) => r.status === 200), `Resource Manager calls: ${describe(run.crm)}`);
+    assert(askedOf(run.crm).includes('compute.instances.create'), `the Resource Manager body must still ask compute.instances.create; bodies: ${run.crm.map((r) => r.body).join(' | ')}`);
+    for (const r of run.crm) {
+      for (const p of SEED_MISSING) assert(!r.body.includes(p), `the Resource Manager body asks ${p} with a custom VPC: ${r.body}`);
+    }
+    await expectScreen(async () => {
+      assertEqual(await app.allVerdicts(), { compute: 'Ready', storage: 'Ready', managedJobs: 'Ready', custom: null }, 'verdicts');
+      const compute = await app.card('compute');
+      assertEqual(compute.codes, [], 'names listed in the Compute card');
+    });
+    await resetAndCheck(app); // unticks "Custom VPC" again
+    return run.note;
+  });
+
+  scenario('[catalogue and options] Reservations ticked: compute.reservations.list is asked; lacking it, Compute is Not ready naming it', async ({ app, fake, ctx }) => {
+    await prepare(app, ctx, { who: 'alice', project: 'opts-resv-7', form: { options: { reservations: true } } });
+    const run = await runCheck(app, fake, ctx);
+    assert(askedOf(run.crm).includes('compute.reservations.list'), `compute.reservations.list not in the Resource Manager bodies: ${run.crm.map((r) => r.body).join(' | ')}`);
+    await expectScreen(async () => {
+      const v = await app.allVerdicts();
+      assertEqual([v.compute, v.storage, v.managedJobs, v.custom], ['Not ready', 'Ready', 'Not ready', null], 'verdicts [compute, storage, managed jobs, custom]');
+      assertEqual((await app.card('compute')).codes, ['compute.reservations.list'], 'names listed in the Compute card');
+    });
+    await resetAndCheck(app);
+    return run.note;
+  });
+
+  scenario('[catalogue and options] TPUs ticked: tpu.* asked, tpu.googleapis.com off and not enableable: Compute Not ready naming the API', async ({ app, fake, ctx }) => {
+    await prepare(app, ctx, { who: 'frank', project: 'opts-tpu-8', form: { options: { tpus: true } } });
+    const run = await runCheck(app, fake, ctx);
+    const asked = askedOf(run.crm);
+    for (const p of TPU_PERMISSIONS) assert(asked.includes(p), `${p} not in the Resource Manager bodies: ${run.crm.map((r) => r.body).join(' | ')}`);
+    assert(run.su.some((r) => (r.services || []).includes('tpu.googleapis.com')), `tpu.googleapis.com not looked up: ${describe(run.su)}`);
+    await expectScreen(async () => {
+      assertEqual((await app.allVerdicts()).compute, 'Not ready', 'Compute verdict');
+      const compute = await app.card('compute');
+      assert(compute.codes.includes('tpu.googleapis.com'), `the Compute card does not name tpu.googleapis.com; names: ${JSON.stringify(compute.codes)}`);
+      assert(!compute.codes.some((c) => c.startsWith('tpu.nodes.') || c.startsWith('tpu.operations.')), `frank holds the TPU permissions, yet the card lists ${JSON.stringify(compute.codes)}`);
+      const apis = await app.apis();
+      assert(apis !== null, 'no visible APIs list (data-testid="apis")');
+      assert(apis.includes('tpu.googleapis.com: off'), `APIs list: ${JSON.stringify(apis)}`);
+      const text = await app.resultsText();
+      const line = 'gcloud services enable tpu.googleapis.com --project opts-tpu-8';
+      assert(text.includes(line), `"${line}" is not shown in the results region`);
+    });
+    await resetAndCheck(app);
+    return run.note;
+  });
+
+  const CUSTOM_TEXT = [
+    'storage.*', // a wildcard
+    'bogus', // not service.resource.verb
+    'compute.instances.create', // held
+    'compute.instances.create', // the duplicate
+    'resourcemanager.projects.create', // untestable on a project
+    'compute.firewalls.create', // not held by alice on demo-seed-1
+  ].join('\n');
+  scenario('[catalogue and options] custom list only: bad entries named with reasons; Custom Not ready for the one missing; the untestable one set aside', async ({ app, fake, ctx }) => {
+    await prepare(app, ctx, { who: 'alice', project: 'demo-seed-1', form: { options: { skypilotProfiles: false }, custom: CUSTOM_TEXT } });
+    await expectScreen(async () => {
+      assertEqual(await app.customSummary(), '3 to check, 1 duplicate(s) folded, 2 skipped:', 'custom-summary');
+      const rejected = await app.rejectedEntries();
+      assertEqual(rejected.map((r) => r.entry), ['storage.*', 'bogus'], 'entries listed as invalid');
+      assert(/wildcard/i.test(rejected[0].reason), `the reason for storage.* does not say wildcard: "${rejected[0].reason}"`);
+      assert(rejected[1].reason.length > 0, 'no reason for bogus');
+    }, 'the invalid entries under the textarea');
+    const run = await runCheck(app, fake, ctx);
+    assertEqual([...new Set(run.bearer.map((r) => r.host))], [CRM_HOST], 'hosts asked for a custom list only');
+    const refused = run.crm.find((r) => r.status === 400);
+    assert(refused && refused.permissions.includes('resourcemanager.projects.create'), `no 400 for resourcemanager.projects.create: ${describe(run.crm)}`);
+    const retry = run.crm.find((r) => r.startMs >= refused.endMs && r.status === 200);
+    assert(retry, `no successful retry after the 400: ${describe(run.crm)}`);
+    assertEqual(sorted(retry.permissions), ['compute.firewalls.create', 'compute.instances.create'], 'permissions asked again after the 400');
+    await expectScreen(async () => {
+      assertEqual(await app.allHeadings(), ['Custom'], 'verdict headings');
+      assertEqual((await app.allVerdicts()).custom, 'Not ready', 'Custom verdict');
+      const custom = await app.card('custom');
+      assertEqual(custom.codes, ['compute.firewalls.create'], 'names listed in the Custom card');
+      assert(custom.notes.some((n) => n.includes('resourcemanager.projects.create') && n.includes('untestable on a project')),
+        `no note says resourcemanager.projects.create is untestable on a project; notes: ${JSON.stringify(custom.notes)}`);
+    });
+    await resetAndCheck(app);
+    return run.note;
+  });
+
+  scenario('[catalogue and options] 1,000 custom permissions: 10 testIamPermissions POSTs of <= 100, in one parallel wave', async ({ app, fake, ctx }) => {
+    fake.patchScenario((s) => { s.extraTestable = [...BULK]; });
+    try {
+      await prepare(app, ctx, { who: 'alice', project: 'custom-bulk-9', form: { options: { skypilotProfiles: false }, custom: BULK.join('\n') } });
+      await expectScreen(async () => assertEqual(await app.customSummary(), '1000 to check', 'custom-summary'));
+      const run = await runCheck(app, fake, ctx, { latency: 250 });
+      assertEqual([...new Set(run.bearer.map((r) => r.host))], [CRM_HOST], 'hosts asked');
+      assertEqual(run.crm.length, 10, 'testIamPermissions POSTs');
+      for (const r of run.crm) {
+        assert(r.permissions.length <= 100, `a POST asks ${r.permissions.length} permissions`);
+        assertEqual(r.status, 200, 'status of each POST');
+      }
+      const asked = askedOf(run.crm);
+      assertEqual(asked.length, 1000, 'permissions asked in all (none twice)');
+      assertEqual(sorted(new Set(asked)), sorted(BULK), 'the permissions asked');
+      oneWave(run.crm, 'the 10 POSTs');
+      await expectScreen(async () => {
+        assertEqual(await app.allHeadings(), ['Custom'], 'verdict headings');
+        assertEqual((await app.allVerdicts()).custom, 'Not ready', 'Custom verdict');
+        assertEqual((await app.card('custom')).codes, [BULK_MISSING], 'names listed in the Custom card');
+      });
+      await resetAndCheck(app);
+      return run.note;
+    } finally {
+      fake.patchScenario((s) => { s.extraTestable = []; });
+    }
+  });
+}
+
+function honestyScenarios(scenario) {
+  const OWNER_PROJECT = 'owner-bkt-11';
+  const SA = saEmail(OWNER_PROJECT);
+
+  scenario('[no false verdicts] owner-like account in docs mode: Storage and Compute Ready, with the per-bucket and service-account notes', async ({ app, fake, ctx }) => {
+    await prepare(app, ctx, { who: 'erin', project: 'owner-nobkt-10', form: { mode: 'docs' } });
+    const run = await runCheck(app, fake, ctx);
+    assertEqual(run.gcs.length + run.iam.length, 0, 'storage / IAM requests without a bucket or service account');
+    await expectScreen(async () => {
+      assertEqual(await app.allVerdicts(), { compute: 'Ready', storage: 'Ready', managedJobs: 'Ready', custom: null }, 'verdicts');
+      const storage = await app.card('storage');
+      assertEqual(storage.codes, [], 'names listed in the Storage card');
+      assert(storage.notes.some((n) => n.includes(PER_BUCKET_NOTE)), `no Storage note says "${PER_BUCKET_NOTE}"; notes: ${JSON.stringify(storage.notes)}`);
+      const compute = await app.card('compute');
+      assertEqual(compute.codes, [], 'names listed in the Compute card');
+      assert(compute.notes.some((n) => n.includes(ON_SA_NOTE)), `no Compute note says "${ON_SA_NOTE}"; notes: ${JSON.stringify(compute.notes)}`);
+    });
+    await resetAndCheck(app);
+    return run.note;
+  });
+
+  scenario('[no false verdicts] same account naming its bucket and service account: all Ready, no such notes; bucket and SA tested in the CRM wave', async ({ app, fake, ctx }) => {
+    await prepare(app, ctx, { who: 'erin', project: OWNER_PROJECT, form: { mode: 'docs', bucket: 'owner-bkt-11-jobs', serviceAccount: SA } });
+    const run = await runCheck(app, fake, ctx, { latency: 250 });
+    const gcsGets = run.gcs.filter((r) => r.method === 'GET' && r.path === '/storage/v1/b/owner-bkt-11-jobs/iam/testPermissions');
+    assertEqual([run.gcs.length, gcsGets.length], [1, 1], 'storage requests, testPermissions GETs on the bucket');
+    assertEqual(sorted(gcsGets[0].permissions), BUCKET_OBJECT_PERMISSIONS, 'permissions tested on the bucket');
+    const iamPosts = run.iam.filter((r) => r.method === 'POST' && decodeURIComponent(r.path) === `/v1/projects/-/serviceAccounts/${SA}:testIamPermissions`);
+    assertEqual([run.iam.length, iamPosts.length], [1, 1], 'IAM requests, testIamPermissions POSTs on the service account');
+    assertEqual(iamPosts[0].permissions, ['iam.serviceAccounts.actAs'], 'permissions tested on the service account');
+    assert(run.crm.length > 0, 'no Resource Manager call');
+    oneWave([...run.crm, gcsGets[0], iamPosts[0]], 'the Resource Manager, bucket and service-account calls');
+    await expectScreen(async () => {
+      assertEqual(await app.allVerdicts(), { compute: 'Ready', storage: 'Ready', managedJobs: 'Ready', custom: null }, 'verdicts');
+      for (const key of ['compute', 'storage', 'managedJobs']) {
+        const card = await app.card(key);
+        assertEqual(card.codes, [], `names listed in the ${key} card`);
+        for (const phrase of [PER_BUCKET_NOTE, ON_SA_NOTE]) {
+          assert(!card.notes.some((n) => n.includes(phrase)), `the ${key} card still says "${phrase}": ${JSON.stringify(card.notes)}`);
+        }
+      }
+    });
+    await resetAndCheck(app);
+    return run.note;
+  });
+
+  scenario('[no false verdicts] a bucket whose policy grants nothing: Storage Not ready listing the object permissions', async ({ app, fake, ctx }) => {
+    await prepare(app, ctx, { who: 'erin', project: OWNER_PROJECT, form: { mode: 'docs', bucket: 'owner-bkt-11-locked', serviceAccount: SA } });
+    const run = await runCheck(app, fake, ctx);
+    assertEqual(run.gcs.map((r) => r.status), [200], 'storage answers');
+    await expectScreen(async () => {
+      const v = await app.allVerdicts();
+      assertEqual([v.compute, v.storage, v.managedJobs], ['Ready', 'Not ready', 'Not ready'], 'verdicts [compute, storage, managed jobs]');
+      const storage = await app.card('storage');
+      assertEqual(sorted(storage.codes), BUCKET_OBJECT_PERMISSIONS, 'names listed in the Storage card');
+      assert(!storage.notes.some((n) => n.includes(PER_BUCKET_NOTE)), `the Storage card says "${PER_BUCKET_NOTE}" although the bucket was tested`);
+    });
+    await resetAndCheck(app);
+    return run.note;
+  });
+
+  scenario('[no false verdicts] a bucket that does not exist (404): Storage Unknown and an alert saying so', async ({ app, fake, ctx }) => {
+    await prepare(app, ctx, { who: 'erin', project: OWNER_PROJECT, form: { mode: 'docs', bucket: 'owner-bkt-11-gone', serviceAccount: SA } });
+    const run = await runCheck(app, fake, ctx);
+    assertEqual(run.gcs.map((r) => r.status), [404], 'storage answers');
+    await expectScreen(async () => {
+      const v = await app.allVerdicts();
+      assertEqual([v.compute, v.storage, v.managedJobs], ['Ready', 'Unknown', 'Unknown'], 'verdicts [compute, storage, managed jobs]');
+      assertEqual((await app.card('storage')).codes, [], 'names listed in the Storage card');
+      const alerts = await app.alertTexts();
+      assert(alerts.some((a) => /bucket/i.test(a) && /does not exist/i.test(a)),
+        `no alert says the bucket does not exist; alerts: ${JSON.stringify(alerts)}`);
+    });
+    await resetAndCheck(app);
+    return run.note;
+  });
+
+  scenario('[no false verdicts] compute.googleapis.com off, account may enable APIs: Compute Ready, noting sky check will enable it', async ({ app, fake, ctx }) => {
+    await prepare(app, ctx, { who: 'alice', project: 'apis-off-12' });
+    const run = await runCheck(app, fake, ctx);
+    assert(run.su.some((r) => (r.services || []).includes('compute.googleapis.com') && r.status === 200), `Service Usage calls: ${describe(run.su)}`);
+    await expectScreen(async () => {
+      assertEqual((await app.allVerdicts()).compute, 'Ready', 'Compute verdict');
+      const compute = await app.card('compute');
+      assertEqual(compute.codes, [], 'names listed in the Compute card');
+      assert(compute.notes.some((n) => n.includes('compute.googleapis.com') && n.includes('will enable it')),
+        `no Compute note says compute.googleapis.com "will enable it"; notes: ${JSON.stringify(compute.notes)}`);
+    });
+    await resetAndCheck(app);
+    return run.note;
+  });
+
+  scenario('[no false verdicts] compute.googleapis.com off, account may not enable APIs: Compute Not ready, the API off in the list, the gcloud line shown', async ({ app, fake, ctx }) => {
+    await prepare(app, ctx, { who: 'frank', project: 'apis-off-12' });
+    const run = await runCheck(app, fake, ctx);
+    await expectScreen(async () => {
+      assertEqual((await app.allVerdicts()).compute, 'Not ready', 'Compute verdict');
+      const compute = await app.card('compute');
+      assert(compute.codes.includes('compute.googleapis.com'), `the Compute card does not name compute.googleapis.com; names: ${JSON.stringify(compute.codes)}`);
+      const apis = await app.apis();
+      assert(apis !== null, 'no visible APIs list (data-testid="apis")');
+      assert(apis.includes('compute.googleapis.com: off'), `APIs list: ${JSON.stringify(apis)}`);
+      const line = 'gcloud services enable compute.googleapis.com --project apis-off-12';
+      assert((await app.resultsText()).includes(line), `"${line}" is not shown in the results region (commands in the Compute card, visible or not: ${JSON.stringify(compute.commands)})`);
+    });
+    await resetAndCheck(app);
+    return run.note;
+  });
+
+  scenario('[no false verdicts] Service Usage 403 IAM_PERMISSION_DENIED (no serviceusage.services.get): Unknown, never Not ready; the alert names the permission', async ({ app, fake, ctx }) => {
+    await prepare(app, ctx, { who: 'gina', project: 'su-denied-13' });
+    const run = await runCheck(app, fake, ctx);
+    assertEqual(run.su.map((r) => r.status), [403], 'Service Usage answers (a 403 is not retried)');
+    assert(run.crm.every((r) => r.status === 200), `Resource Manager answers: ${describe(run.crm)}`);
+    const googleMessage = "Permission 'serviceusage.services.get' denied on resource '//serviceusage.googleapis.com/projects/su-denied-13' (or it may not exist).";
+    await expectScreen(async () => {
+      const v = await app.allVerdicts();
+      assertEqual([v.compute, v.storage, v.managedJobs], ['Unknown', 'Unknown', 'Unknown'], 'verdicts [compute, storage, managed jobs]');
+      const alerts = await app.alertTexts();
+      // The app's own words (Google's message quoted aside) must name the permission, and must not
+      // claim that the project does not exist: the account sees it.
+      const own = alerts.filter((a) => a.includes('serviceusage.services.get')).map((a) => a.replace(googleMessage, ''));
+      assert(own.some((a) => a.includes('serviceusage.services.get')),
+        `no alert names serviceusage.services.get in its own words; alerts: ${JSON.stringify(alerts)}`);
+      assert(own.some((a) => a.includes('serviceusage.services.get') && !/does not exist/i.test(a)),
+        `the alert says the project does not exist: ${JSON.stringify(own)}`);
+    });
+    await resetAndCheck(app);
+    return run.note;
+  });
+}
+
 async function main() {
   const failed = await withEnvironment(distDir(), async ({ site, fake, browser }) => {
     fake.setScenario(world());
@@ -239,6 +555,13 @@ async function main() {
       await poll(async () => (await app.tokenInput().inputValue()) === '', { what: 'an empty token field' });
       await poll(async () => !(await app.identity())?.includes(alice.email), { what: 'the identity to go' });
     });
+
+    const scenario = (name, fn) => t.test(name, async () => {
+      await open();
+      return fn({ app, fake, ctx });
+    });
+    optionScenarios(scenario);
+    honestyScenarios(scenario);
 
     t.test('no token anywhere in localStorage, sessionStorage, cookies or the URL; no violation at the fake', async () => {
       await open();

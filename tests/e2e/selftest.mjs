@@ -27,9 +27,11 @@ const SCENARIO = {
   projects: {
     'proj-a': {
       number: '123456789012',
-      grants: { 111: ['compute.instances.create', 'storage.buckets.create'], 222: ['*'], 444: ['*'] },
+      grants: { 111: ['compute.instances.create', 'storage.buckets.create', 'serviceusage.services.get'], 222: ['*'], 444: ['*'] },
       enabledServices: ['compute.googleapis.com', 'iam.googleapis.com'],
     },
+    // alice sees it but lacks serviceusage.services.get
+    'proj-su-denied': { number: '555', grants: { 111: ['compute.instances.create'] }, enabledServices: [] },
     'proj-hidden': { number: '999', grants: { 222: ['*'] } },
   },
   buckets: { 'bucket-a': { grants: { 111: ['storage.objects.get'], 222: ['*'] } } },
@@ -158,6 +160,27 @@ async function selftest({ site, fake, browser }) {
       { name: 'projects/123456789012/services/compute.googleapis.com', state: 'ENABLED' },
       { name: 'projects/123456789012/services/cloudresourcemanager.googleapis.com', state: 'DISABLED' },
     ] }, 'services');
+  });
+
+  t.test('Service Usage batchGet without serviceusage.services.get: 403 IAM_PERMISSION_DENIED naming it', async () => {
+    const { out, reqs } = await observe(() => call({ url: SU('proj-su-denied', ['compute.googleapis.com']), token: ALICE }));
+    const e = out.body.error;
+    assertEqual([out.status, e.status, e.message], [403, 'PERMISSION_DENIED',
+      "Permission 'serviceusage.services.get' denied on resource '//serviceusage.googleapis.com/projects/proj-su-denied' (or it may not exist)."], 'error');
+    assertEqual([e.details[0].reason, e.details[0].domain, e.details[0].metadata],
+      ['IAM_PERMISSION_DENIED', 'serviceusage.googleapis.com', { permission: 'serviceusage.services.get', resource: 'projects/proj-su-denied' }], 'ErrorInfo');
+    assertEqual(reqs.filter((r) => !r.isPreflight).map((r) => r.services), [['compute.googleapis.com']], 'services recorded in the log');
+  });
+
+  t.test('the log records what was asked: CRM / IAM body and permissions, storage query permissions', async () => {
+    const json = { permissions: ['compute.instances.create', 'compute.disks.list'] };
+    const crm = await observe(() => call({ url: CRM('proj-a'), method: 'POST', token: ALICE, json }));
+    const post = crm.reqs.find((r) => !r.isPreflight);
+    assertEqual([JSON.parse(post.body), post.permissions], [json, json.permissions], 'CRM');
+    const gcs = await observe(() => call({ url: GCS('bucket-a', ['storage.objects.get', 'storage.objects.list']), token: ALICE }));
+    assertEqual(gcs.reqs.find((r) => !r.isPreflight).permissions, ['storage.objects.get', 'storage.objects.list'], 'storage');
+    const tok = await observe(() => call({ url: TOKENINFO, method: 'POST', form: { access_token: ALICE } }));
+    assertEqual(tok.reqs[0].body, null, 'tokeninfo body (it carries the token) is not kept');
   });
 
   t.test('Storage testPermissions: held list, key ABSENT when none, 404 unknown bucket, 400 legacy for non-storage', async () => {

@@ -8,6 +8,9 @@ export const TOKENS = Object.freeze({
   bob: 'ya29.a0AfB_e2eBOBtokenZ9x8c7v6b5n4m3l2k1j0h',
   carol: 'ya29.a0AfB_e2eCAROLexpiredT0k3nAAAABBBBCCCC', // expired before it is pasted
   dave: 'ya29.a0AfB_e2eDAVEexpiresLaterDDDDEEEEFFFF00', // expires between paste and Check
+  erin: 'ya29.a0AfB_e2eERINownerLikeGGGGHHHHIIIIJJJJ', // project owner-like: objects / actAs elsewhere
+  frank: 'ya29.a0AfB_e2eFRANKnoEnableKKKKLLLLMMMMNNNN', // lacks serviceusage.services.enable
+  gina: 'ya29.a0AfB_e2eGINAnoServicesGetOOOOPPPPQQQQ', // lacks serviceusage.services.get
 });
 
 export const ACCOUNTS = Object.freeze({
@@ -15,6 +18,9 @@ export const ACCOUNTS = Object.freeze({
   bob: { sub: '222', email: 'bob@example.com' },
   carol: { sub: '333', email: 'carol@example.com' },
   dave: { sub: '444', email: 'dave@example.com' },
+  erin: { sub: '555', email: 'erin@example.com' },
+  frank: { sub: '666', email: 'frank@example.com' },
+  gina: { sub: '777', email: 'gina@example.com' },
 });
 
 export const SEED_MISSING = Object.freeze(['compute.firewalls.create', 'compute.firewalls.delete']);
@@ -25,17 +31,37 @@ export const ENABLED = Object.freeze([
 ]);
 
 const everything = ['*'];
-const project = (number, grants) => ({ number, grants, enabledServices: [...ENABLED] });
+const project = (number, grants, { off = [] } = {}) => ({
+  number, grants, enabledServices: ENABLED.filter((s) => !off.includes(s)),
+});
+const allBut = (...left) => TESTABLE_ON_PROJECT.filter((p) => !left.includes(p));
+
+/**
+ * A project owner as often set up: everything at project level except what owners are usually
+ * given elsewhere (object access per bucket, actAs per service account).
+ */
+export const OWNER_LIKE = Object.freeze(TESTABLE_ON_PROJECT.filter((p) => !p.startsWith('storage.objects.')
+  && p !== 'storage.buckets.get' && p !== 'iam.serviceAccounts.actAs'));
+
+/** 1,000 valid permission names for the custom-list scenario (made testable by fake.extraTestable). */
+export const BULK = Object.freeze(Array.from({ length: 1000 }, (_, i) => `e2ebulk.items.get${String(i).padStart(4, '0')}`));
+/** The one of BULK that alice lacks on custom-bulk-9. */
+export const BULK_MISSING = 'e2ebulk.items.get0777';
+
+export const saEmail = (projectId) => `skypilot-v1@${projectId}.iam.gserviceaccount.com`;
 
 /** A fresh copy of the world, for fake.setScenario(). */
 export function world() {
-  const { alice, bob, carol, dave } = ACCOUNTS;
+  const { alice, bob, carol, dave, erin, frank, gina } = ACCOUNTS;
   return {
     accounts: {
       [TOKENS.alice]: { ...alice },
       [TOKENS.bob]: { ...bob },
       [TOKENS.carol]: { ...carol, expired: true },
       [TOKENS.dave]: { ...dave },
+      [TOKENS.erin]: { ...erin },
+      [TOKENS.frank]: { ...frank },
+      [TOKENS.gina]: { ...gina },
     },
     projects: {
       // The seed story: alice holds all storage and compute permissions except the firewall pair.
@@ -48,14 +74,37 @@ export function world() {
       'demo-rate-4': project('410000000004', { [alice.sub]: everything }),
       // Benchmark projects: never checked by the suite, so always cold.
       'bench-cold-5': project('410000000005', { [alice.sub]: TESTABLE_ON_PROJECT.filter((p) => !SEED_MISSING.includes(p)) }),
+      'bench-bulk-6': project('410000000006', { [alice.sub]: [...BULK] }),
+      'bench-docs-7': project('410000000007', { [alice.sub]: [...OWNER_LIKE] }),
+      // Options: alice lacks only compute.reservations.list.
+      'opts-resv-7': project('410000000017', { [alice.sub]: allBut('compute.reservations.list') }),
+      // TPUs: the TPU API is off and frank cannot enable APIs.
+      'opts-tpu-8': project('410000000018', { [frank.sub]: allBut('serviceusage.services.enable') }, { off: ['tpu.googleapis.com'] }),
+      // 1,000 custom permissions: alice holds all but one.
+      'custom-bulk-9': project('410000000019', { [alice.sub]: BULK.filter((p) => p !== BULK_MISSING) }),
+      // No false verdicts: erin is owner-like.
+      'owner-nobkt-10': project('410000000020', { [erin.sub]: [...OWNER_LIKE] }),
+      'owner-bkt-11': project('410000000021', { [erin.sub]: [...OWNER_LIKE] }),
+      // The Compute Engine API is off: alice may enable it, frank may not.
+      'apis-off-12': project('410000000022', {
+        [alice.sub]: everything, [frank.sub]: allBut('serviceusage.services.enable'),
+      }, { off: ['compute.googleapis.com'] }),
+      // gina holds everything but serviceusage.services.get: Service Usage refuses her.
+      'su-denied-13': project('410000000023', { [gina.sub]: allBut('serviceusage.services.get') }),
     },
     buckets: {
       'demo-seed-1-skypilot': { grants: { [alice.sub]: [...TESTABLE_ON_BUCKET], [bob.sub]: everything } },
+      'owner-bkt-11-jobs': { grants: { [erin.sub]: [...TESTABLE_ON_BUCKET] } },
+      'owner-bkt-11-locked': { grants: {} }, // exists; its policy grants erin nothing
+      // 'owner-bkt-11-gone' does not exist
+      'bench-docs-7-jobs': { grants: { [alice.sub]: [...TESTABLE_ON_BUCKET] } },
     },
     serviceAccounts: {
       'skypilot-v1@demo-seed-1.iam.gserviceaccount.com': {
         grants: { [alice.sub]: ['iam.serviceAccounts.actAs'], [bob.sub]: everything },
       },
+      [saEmail('owner-bkt-11')]: { grants: { [erin.sub]: ['iam.serviceAccounts.actAs'] } },
+      [saEmail('bench-docs-7')]: { grants: { [alice.sub]: ['iam.serviceAccounts.actAs'] } },
     },
   };
 }
