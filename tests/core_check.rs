@@ -310,3 +310,53 @@ fn owner_like_account_bucket_and_service_account_probes() {
     assert_eq!(status(&vs, Topic::Storage), Status::Unknown);
     assert!(vs[1].unknown_reasons[0].contains("bucket does not exist"));
 }
+
+#[test]
+fn report_of_the_seed_story() {
+    use gcp_preflight::core::report;
+    let google = SimulatedGoogle::new(demo::demo_world());
+    let plan = plan(demo::DEMO_PROJECT_SEED, PlanInput::default());
+    let findings = block_on(check::run(&google, &plan, DEMO_TOKEN_ALICE));
+    let value = report::build(
+        &plan,
+        &findings,
+        Some("alice@example.com"),
+        1_795_867_200_000,
+    );
+    let text = serde_json::to_string(&value).unwrap();
+    assert!(
+        !text.contains(DEMO_TOKEN_ALICE),
+        "the report never holds the token"
+    );
+    assert_eq!(value["schema"], "gcp-preflight.report/v1");
+    assert_eq!(value["checked_at"], "2026-11-28T12:00:00Z");
+    assert_eq!(value["account_email"], "alice@example.com");
+    assert_eq!(value["project"], demo::DEMO_PROJECT_SEED);
+    let verdicts: Vec<(&str, &str)> = value["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["topic"].as_str().unwrap(), v["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("compute", "not_ready"),
+            ("storage", "ready"),
+            ("managed_jobs", "not_ready")
+        ]
+    );
+    assert_eq!(
+        value["verdicts"][0]["missing"],
+        serde_json::json!(["compute.firewalls.create", "compute.firewalls.delete"])
+    );
+    let firewall = value["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "compute.firewalls.create")
+        .unwrap();
+    assert_eq!(firewall["project"]["state"], "missing");
+    assert_eq!(firewall["required_by"]["sky_check"], true);
+    assert_eq!(value["apis"].as_array().unwrap().len(), 4);
+}
