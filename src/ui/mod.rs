@@ -190,16 +190,18 @@ pub fn App() -> Html {
         let state = state.clone();
         let store = store.clone();
         let transport = transport.clone();
-        Callback::from(move |force: bool| match plan_from_state(&state) {
-            Ok(plan) => begin_check(
-                &state,
-                &state.dispatcher(),
-                &store,
-                &transport,
-                Rc::new(plan),
-                force,
-            ),
-            Err(message) => state.dispatch(Action::Notice(message)),
+        Callback::from(move |force: bool| {
+            match token_blocker(&state).map_or_else(|| plan_from_state(&state), Err) {
+                Ok(plan) => begin_check(
+                    &state,
+                    &state.dispatcher(),
+                    &store,
+                    &transport,
+                    Rc::new(plan),
+                    force,
+                ),
+                Err(message) => state.dispatch(Action::Notice(message)),
+            }
         })
     };
 

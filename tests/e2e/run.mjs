@@ -484,6 +484,30 @@ function honestyScenarios(scenario) {
     return run.note;
   });
 
+  scenario('[no false verdicts] Managed jobs names each missing permission once (Compute and Storage both lack serviceusage.services.enable)', async ({ app, fake, ctx }) => {
+    // frank on apis-off-12 lacks serviceusage.services.enable, which sky check asks for both Compute
+    // and Storage; Managed jobs needs both and must list it once (a cached answer may serve here).
+    await prepare(app, ctx, { who: 'frank', project: 'apis-off-12' });
+    const mark = fake.mark();
+    await app.clickAndSettle('Check');
+    await fake.settled();
+    assertEqual(fake.violations(), [], 'violations recorded by the fake Google');
+    await expectScreen(async () => {
+      const v = await app.allVerdicts();
+      assertEqual([v.compute, v.storage, v.managedJobs], ['Not ready', 'Not ready', 'Not ready'], 'verdicts [compute, storage, managed jobs]');
+      const jobs = await app.card('managedJobs');
+      assert(jobs.codes.includes('serviceusage.services.enable'), `Managed jobs does not name serviceusage.services.enable: ${JSON.stringify(jobs.codes)}`);
+      const twice = jobs.codes.filter((c, i) => jobs.codes.indexOf(c) !== i);
+      assertEqual(twice, [], 'names listed more than once in the Managed jobs card');
+      for (const cmd of jobs.commands.filter((c) => c.includes('--permissions '))) {
+        const perms = cmd.split('--permissions ')[1].split(/\s/)[0].split(',');
+        assertEqual(perms.filter((q, i) => perms.indexOf(q) !== i), [], 'permissions repeated in the gcloud fix command of Managed jobs');
+      }
+    });
+    await resetAndCheck(app);
+    return `${fake.requestsSince(mark).length} requests`;
+  });
+
   scenario('[no false verdicts] Service Usage 403 IAM_PERMISSION_DENIED (no serviceusage.services.get): Unknown, never Not ready; the alert names the permission', async ({ app, fake, ctx }) => {
     await prepare(app, ctx, { who: 'gina', project: 'su-denied-13' });
     const run = await runCheck(app, fake, ctx);
