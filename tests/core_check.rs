@@ -360,3 +360,21 @@ fn report_of_the_seed_story() {
     assert_eq!(firewall["required_by"]["sky_check"], true);
     assert_eq!(value["apis"].as_array().unwrap().len(), 4);
 }
+
+#[test]
+fn errors_are_described_with_their_place() {
+    let google = SimulatedGoogle::new(demo::demo_world());
+    let input = PlanInput {
+        bucket: Some(BucketName::parse("no-such-bucket").unwrap()),
+        ..Default::default()
+    };
+    let plan = plan(demo::DEMO_PROJECT_TEAM, input);
+    let findings = block_on(check::run(&google, &plan, DEMO_TOKEN_ALICE));
+    let described = findings.described_errors(&plan);
+    assert_eq!(described.len(), 1, "{described:?}");
+    assert!(
+        described[0].starts_with("Bucket no-such-bucket: Not found"),
+        "{}",
+        described[0]
+    );
+}

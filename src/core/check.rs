@@ -86,6 +86,46 @@ impl Findings {
         out
     }
 
+    /// Every request error, once each, said with where it happened (for the alerts).
+    pub fn described_errors(&self, plan: &Plan) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut add = |text: String| {
+            if !out.contains(&text) {
+                out.push(text);
+            }
+        };
+        let places = [
+            (&self.project, format!("Project {}", plan.project)),
+            (
+                &self.bucket,
+                plan.bucket
+                    .as_ref()
+                    .map(|b| format!("Bucket {b}"))
+                    .unwrap_or_default(),
+            ),
+            (
+                &self.service_account,
+                plan.service_account
+                    .as_ref()
+                    .map(|s| format!("Service account {s}"))
+                    .unwrap_or_default(),
+            ),
+        ];
+        for (map, place) in places {
+            for finding in map.values() {
+                if let PermissionFinding::Error { error } = finding {
+                    add(format!("{place}: {error}"));
+                }
+            }
+        }
+        for finding in self.apis.values() {
+            if let ApiFinding::Unknown { error } = finding {
+                add(format!("API states (Service Usage): {error}"));
+            }
+        }
+        out
+    }
+
     /// Complete and error-free: the only kind of result that may be cached.
     pub fn is_complete(&self) -> bool {
         self.errors().is_empty()

@@ -347,8 +347,14 @@ fn managed_jobs(plan: &Plan, verdicts: &[Verdict]) -> Option<Verdict> {
     let mut depend = |v: &Verdict, what: &str| match v.status {
         Status::Ready => {}
         Status::NotReady => {
-            tally.missing.extend(v.missing.iter().cloned());
-            tally.apis_off.extend(v.apis_off.iter().cloned());
+            // Compute and storage share some permissions (sky check tests the Service Usage
+            // pair for both): name each once.
+            for p in &v.missing {
+                push_unique(&mut tally.missing, p);
+            }
+            for api in &v.apis_off {
+                push_unique(&mut tally.apis_off, api);
+            }
             tally.notes.push(format!("{what} is not ready."));
         }
         Status::Unknown => tally.unknown.push(format!("{what} is unknown.")),
@@ -418,6 +424,16 @@ mod tests {
             ["compute.firewalls.create", "compute.firewalls.delete"]
         );
         assert_eq!(vs[2].missing, vs[0].missing);
+    }
+
+    #[test]
+    fn managed_jobs_names_a_shared_missing_permission_once() {
+        let p = plan(PlanInput::default());
+        let vs = verdicts(&p, &findings_except(&p, &["serviceusage.services.enable"]));
+        assert_eq!(status(&vs, Topic::Compute), Status::NotReady);
+        assert_eq!(status(&vs, Topic::Storage), Status::NotReady);
+        let names: Vec<&str> = vs[2].missing.iter().map(Permission::as_str).collect();
+        assert_eq!(names, ["serviceusage.services.enable"]);
     }
 
     #[test]

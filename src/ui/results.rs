@@ -104,7 +104,7 @@ fn apis_list(outcome: &Outcome) -> Html {
                         <li class={state}>
                             <code>{ &api.service }</code>{ ": " }<span>{ state }</span>
                             if state == "off" {
-                                <br /><code class="command">{ format!("gcloud services enable {} --project {}", api.service, plan.project) }</code>
+                                <code class="command">{ format!("gcloud services enable {} --project {}", api.service, plan.project) }</code>
                             }
                         </li>
                     }
@@ -270,7 +270,7 @@ pub fn Results(props: &ResultsProps) -> Html {
             } else {
                 format!("Checked {age} for {account} on {}", outcome.plan.project)
             };
-            let errors = outcome.findings.errors();
+            let errors = outcome.findings.described_errors(&outcome.plan);
             let on_recheck = {
                 let on_check = props.on_check.clone();
                 Callback::from(move |_| on_check.emit(true))
@@ -289,7 +289,7 @@ pub fn Results(props: &ResultsProps) -> Html {
                     </div>
                     if !errors.is_empty() {
                         <div class="errors">
-                            { for errors.iter().map(|e| html! { <p class="error" role="alert">{ e.to_string() }</p> }) }
+                            { for errors.iter().map(|e| html! { <p class="error" role="alert">{ e }</p> }) }
                             <p class="hint">{ "Errors are not cached: Re-check when fixed." }</p>
                         </div>
                     }
