@@ -32,7 +32,7 @@ fn token_blocker(state: &State) -> Option<String> {
     match &state.identity {
         IdentityState::Failed(error) if error.is_token_problem() => Some(error.to_string()),
         IdentityState::Known(id) if !id.has_cloud_platform_scope() => Some(SCOPE_HELP.into()),
-        IdentityState::Known(id) if id.expires_at_ms.is_some_and(|e| e <= state.now_ms) => Some(
+        IdentityState::Known(id) if id.expires_at_ms.is_some_and(|e| e <= now_ms()) => Some(
             "The access token has expired. Get a new one with `gcloud auth print-access-token`."
                 .into(),
         ),
@@ -205,6 +205,16 @@ pub fn App() -> Html {
         })
     };
 
+    // Local view state, not app state: only the footer shows it.
+    let cache_cleared = use_state(|| false);
+    let on_clear_cache = {
+        let store = store.clone();
+        let cache_cleared = cache_cleared.clone();
+        Callback::from(move |_| {
+            cache::clear(&*store);
+            cache_cleared.set(true);
+        })
+    };
     let dispatch = state.dispatcher();
     html! {
         <main class="app">
@@ -218,7 +228,9 @@ pub fn App() -> Html {
             <results::Results state={state.clone()} on_check={on_check} />
             <results::Honesty />
             <footer class="app-footer">
-                { "Your token stays in this page's memory: it is sent only to Google's API hosts and never stored. Results are cached in this browser for 10 minutes per account, project and plan." }
+                { "Your token stays in this page's memory: it is sent only to Google's API hosts and never stored. Results (with the account's email) are cached in this browser for 10 minutes per account, project and plan. " }
+                <button type="button" class="link" onclick={on_clear_cache}>{ "Clear cached results" }</button>
+                if *cache_cleared { <span role="status">{ " — cleared." }</span> }
             </footer>
         </main>
     }

@@ -612,6 +612,16 @@ async function main() {
       return `localStorage keys: ${Object.keys(dump.localStorage).length}; browser's own requests to other Google hosts: ${foreign.length}`;
     });
 
+    t.test('"Clear cached results" removes every cache entry from localStorage', async () => {
+      await open();
+      const before = Object.keys((await app.storageDump()).localStorage).filter((k) => k.startsWith('gcp-preflight/v1/'));
+      assert(before.length > 0, 'expected cached results before clearing');
+      await app.button('Clear cached results').click({ timeout: 10_000 });
+      await poll(async () => Object.keys((await app.storageDump()).localStorage).every((k) => !k.startsWith('gcp-preflight/v1/')),
+        { what: 'no cache entry left in localStorage' });
+      return `${before.length} entries removed`;
+    });
+
     return t.run();
   });
   process.exit(failed ? 1 : 0);
