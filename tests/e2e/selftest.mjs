@@ -12,10 +12,10 @@ import https from 'node:https';
 import { criticalPath, TESTABLE_ON_PROJECT, CORS_MAX_AGE } from './fake-google.mjs';
 import { withEnvironment, createRunner, assert, assertEqual, poll } from './harness.mjs';
 
-const ALICE = 'ya29.selftest-alice-0123456789abcdef';
-const BOB = 'ya29.selftest-bob-0123456789abcdef';
-const STALE = 'ya29.selftest-stale-0123456789abcdef';
-const NARROW = 'ya29.selftest-narrow-0123456789abcdef';
+const ALICE = 'fake-selftest-token-alice-0123456789abcdef';
+const BOB = 'fake-selftest-token-bob-0123456789abcdef';
+const STALE = 'fake-selftest-token-stale-0123456789abcdef';
+const NARROW = 'fake-selftest-token-narrow-0123456789abcdef';
 
 const SCENARIO = {
   accounts: {
@@ -107,7 +107,7 @@ async function selftest({ site, fake, browser }) {
   });
 
   t.test('tokeninfo: unknown and expired tokens answer 400 invalid_token, readable through CORS', async () => {
-    for (const token of ['ya29.never-issued-0000000000', STALE]) {
+    for (const token of ['fake-never-issued-0000000000', STALE]) {
       const out = await call({ url: TOKENINFO, method: 'POST', form: { access_token: token } });
       assertEqual([out.status, out.body], [400, { error: 'invalid_token', error_description: 'Invalid Value' }], token);
     }
@@ -225,7 +225,7 @@ async function selftest({ site, fake, browser }) {
       const e = out.body?.error;
       assertEqual([out.status, e?.status, e?.details?.[0]?.reason, e?.details?.[0]?.metadata?.service],
         [401, 'UNAUTHENTICATED', 'ACCESS_TOKEN_EXPIRED', host], `expired on ${host}`);
-      const bad = await call({ url, method, token: 'ya29.never-issued-0000000000', json });
+      const bad = await call({ url, method, token: 'fake-never-issued-0000000000', json });
       assertEqual([bad.status, bad.body.error.details[0].reason], [401, 'ACCESS_TOKEN_TYPE_UNSUPPORTED'], `invalid on ${host}`);
       const narrow = await call({ url, method, token: NARROW, json });
       assertEqual([narrow.status, narrow.body.error.details[0].reason], [403, 'ACCESS_TOKEN_SCOPE_INSUFFICIENT'], `scope on ${host}`);

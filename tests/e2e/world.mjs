@@ -2,15 +2,15 @@
 
 import { TESTABLE_ON_PROJECT, TESTABLE_ON_BUCKET } from './fake-google.mjs';
 
-// Fake tokens, shaped like Google's (ya29. + url-safe text), long enough to search for.
+// Obviously fake tokens (never Google-shaped, so no scanner mistakes them for secrets), long enough to search for.
 export const TOKENS = Object.freeze({
-  alice: 'ya29.a0AfB_e2eALICEtokenQ1w2e3r4t5y6u7i8o9p0',
-  bob: 'ya29.a0AfB_e2eBOBtokenZ9x8c7v6b5n4m3l2k1j0h',
-  carol: 'ya29.a0AfB_e2eCAROLexpiredT0k3nAAAABBBBCCCC', // expired before it is pasted
-  dave: 'ya29.a0AfB_e2eDAVEexpiresLaterDDDDEEEEFFFF00', // expires between paste and Check
-  erin: 'ya29.a0AfB_e2eERINownerLikeGGGGHHHHIIIIJJJJ', // project owner-like: objects / actAs elsewhere
-  frank: 'ya29.a0AfB_e2eFRANKnoEnableKKKKLLLLMMMMNNNN', // lacks serviceusage.services.enable
-  gina: 'ya29.a0AfB_e2eGINAnoServicesGetOOOOPPPPQQQQ', // lacks serviceusage.services.get
+  alice: 'fake-e2e-token-ALICEtokenQ1w2e3r4t5y6u7i8o9p0',
+  bob: 'fake-e2e-token-BOBtokenZ9x8c7v6b5n4m3l2k1j0h',
+  carol: 'fake-e2e-token-CAROLexpiredT0k3nAAAABBBBCCCC', // expired before it is pasted
+  dave: 'fake-e2e-token-DAVEexpiresLaterDDDDEEEEFFFF00', // expires between paste and Check
+  erin: 'fake-e2e-token-ERINownerLikeGGGGHHHHIIIIJJJJ', // project owner-like: objects / actAs elsewhere
+  frank: 'fake-e2e-token-FRANKnoEnableKKKKLLLLMMMMNNNN', // lacks serviceusage.services.enable
+  gina: 'fake-e2e-token-GINAnoServicesGetOOOOPPPPQQQQ', // lacks serviceusage.services.get
 });
 
 export const ACCOUNTS = Object.freeze({
