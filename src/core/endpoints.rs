@@ -58,7 +58,9 @@ fn permissions_body(permissions: &[Permission]) -> Body {
 }
 
 /// tokeninfo, with the token in a form body: it stays out of URLs (and so out of logs), and a
-/// form POST is a CORS "simple" request that needs no preflight.
+/// form POST is a CORS "simple" request that needs no preflight. Google documents the query form;
+/// public code (e.g. `curl -d access_token=… …/oauth2/v1/tokeninfo`, openidc-proxy's
+/// `introspect.php` against `/oauth2/v3/tokeninfo`) posts the form, as here.
 pub fn tokeninfo(token: &str) -> Request {
     let form = form_urlencoded::Serializer::new(String::new())
         .append_pair("access_token", token)
