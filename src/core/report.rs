@@ -1,10 +1,13 @@
 //! The exported JSON report, `gcp-preflight.report/v1`. It never holds the token.
 
-use super::catalog::required_by;
-use super::check::{ApiFinding, Findings};
+use super::catalog::{required_by, Capability, Options, Source};
+use super::check::{ApiFinding, Findings, PermissionFinding};
+use super::google_error::ApiError;
+use super::names::{BucketName, ProjectId, ServiceAccountEmail};
+use super::permission::Permission;
 use super::plan::Plan;
-use super::verdict::{effective, group_verdict, verdicts};
-use serde_json::{json, Value};
+use super::verdict::{effective, group_verdict, verdicts, Effective, Status, Verdict};
+use serde::Serialize;
 
 /// Schema name of the report.
 pub const REPORT_SCHEMA: &str = "gcp-preflight.report/v1";
@@ -32,65 +35,163 @@ pub fn iso8601(ms: u64) -> String {
 }
 
 /// Builds the report for a finished check.
-pub fn build(plan: &Plan, findings: &Findings, email: Option<&str>, checked_at_ms: u64) -> Value {
-    let permissions: Vec<Value> = plan
+pub fn build<'a>(
+    plan: &'a Plan,
+    findings: &'a Findings,
+    email: Option<&'a str>,
+    checked_at_ms: u64,
+) -> Report<'a> {
+    let permissions = plan
         .permissions()
-        .iter()
+        .into_iter()
         .map(|p| {
-            let groups: Vec<&str> = plan
+            let groups = plan
                 .groups
                 .iter()
-                .filter(|g| g.permissions.contains(p))
+                .filter(|g| g.permissions.contains(&p))
                 .map(|g| g.id.as_str())
                 .collect();
-            let (sky_check, sky_docs) = required_by(p.as_str());
-            json!({
-                "name": p,
-                "groups": groups,
-                "required_by": {"sky_check": sky_check, "skypilot_docs": sky_docs},
-                "project": findings.project.get(p),
-                "bucket": findings.bucket.get(p),
-                "service_account": findings.service_account.get(p),
-                "effective": effective(plan, findings, p),
-            })
+            let (sky_check, skypilot_docs) = required_by(p.as_str());
+            PermissionReport {
+                groups,
+                required_by: RequiredBy {
+                    sky_check,
+                    skypilot_docs,
+                },
+                project: findings.project.get(&p),
+                bucket: findings.bucket.get(&p),
+                service_account: findings.service_account.get(&p),
+                effective: effective(plan, findings, &p),
+                name: p,
+            }
         })
         .collect();
-    let apis: Vec<Value> = plan
+    let apis = plan
         .apis
         .iter()
-        .map(|a| {
-            let state = match findings.apis.get(&a.service) {
-                Some(ApiFinding::On) => json!("on"),
-                Some(ApiFinding::Off) => json!("off"),
-                Some(ApiFinding::Unknown { error }) => json!({"unknown": error}),
-                None => json!("not_checked"),
-            };
-            json!({"service": a.service, "capability": a.capability, "state": state})
+        .map(|a| ApiReport {
+            service: &a.service,
+            capability: a.capability,
+            state: match findings.apis.get(&a.service) {
+                Some(ApiFinding::On) => ApiState::On,
+                Some(ApiFinding::Off) => ApiState::Off,
+                Some(ApiFinding::Unknown { error }) => ApiState::Unknown(error),
+                None => ApiState::NotChecked,
+            },
         })
         .collect();
-    let profiles: Vec<Value> = plan
+    let profiles = plan
         .groups
         .iter()
         .map(|g| {
             let v = group_verdict(plan, findings, g);
-            json!({"id": g.id, "title": g.title, "capability": g.capability, "source": g.source,
-                   "citation": g.citation, "status": v.status, "missing": v.missing})
+            ProfileReport {
+                id: &g.id,
+                title: &g.title,
+                capability: g.capability,
+                source: g.source,
+                citation: &g.citation,
+                status: v.status,
+                missing: v.missing,
+            }
         })
         .collect();
-    json!({
-        "schema": REPORT_SCHEMA,
-        "checked_at": iso8601(checked_at_ms),
-        "account_email": email,
-        "project": plan.project,
-        "options": plan.options,
-        "bucket": plan.bucket,
-        "service_account": plan.service_account,
-        "plan_fingerprint": plan.fingerprint,
-        "profiles": profiles,
-        "verdicts": verdicts(plan, findings),
-        "permissions": permissions,
-        "apis": apis,
-    })
+    Report {
+        schema: REPORT_SCHEMA,
+        checked_at: iso8601(checked_at_ms),
+        account_email: email,
+        project: &plan.project,
+        options: plan.options,
+        bucket: plan.bucket.as_ref(),
+        service_account: plan.service_account.as_ref(),
+        plan_fingerprint: &plan.fingerprint,
+        profiles,
+        verdicts: verdicts(plan, findings),
+        permissions,
+        apis,
+    }
+}
+
+/// The report: everything about one check, never the token.
+#[derive(Serialize)]
+pub struct Report<'a> {
+    /// [`REPORT_SCHEMA`].
+    pub schema: &'static str,
+    /// ISO 8601, UTC.
+    pub checked_at: String,
+    /// The account's email, when known.
+    pub account_email: Option<&'a str>,
+    /// The project.
+    pub project: &'a ProjectId,
+    /// The options the plan was built from.
+    pub options: Options,
+    /// The bucket tested, if any.
+    pub bucket: Option<&'a BucketName>,
+    /// The service account tested, if any.
+    pub service_account: Option<&'a ServiceAccountEmail>,
+    /// The plan fingerprint (part of the cache key).
+    pub plan_fingerprint: &'a str,
+    /// Each group with its source and result.
+    pub profiles: Vec<ProfileReport<'a>>,
+    /// Compute, storage, managed jobs, custom.
+    pub verdicts: Vec<Verdict>,
+    /// Every permission and what each resource said.
+    pub permissions: Vec<PermissionReport<'a>>,
+    /// Every API looked up.
+    pub apis: Vec<ApiReport<'a>>,
+}
+
+/// One group in the report.
+#[derive(Serialize)]
+pub struct ProfileReport<'a> {
+    id: &'a str,
+    title: &'a str,
+    capability: Capability,
+    source: Source,
+    citation: &'a str,
+    status: Status,
+    missing: Vec<Permission>,
+}
+
+/// Which public source requires a permission.
+#[derive(Serialize)]
+pub struct RequiredBy {
+    sky_check: bool,
+    skypilot_docs: bool,
+}
+
+/// One permission in the report.
+#[derive(Serialize)]
+pub struct PermissionReport<'a> {
+    name: Permission,
+    groups: Vec<&'a str>,
+    required_by: RequiredBy,
+    project: Option<&'a PermissionFinding>,
+    bucket: Option<&'a PermissionFinding>,
+    service_account: Option<&'a PermissionFinding>,
+    effective: Effective,
+}
+
+/// One API in the report.
+#[derive(Serialize)]
+pub struct ApiReport<'a> {
+    service: &'a str,
+    capability: Capability,
+    state: ApiState<'a>,
+}
+
+/// `"on"`, `"off"`, `{"unknown": error}` or `"not_checked"`.
+#[derive(Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiState<'a> {
+    /// Enabled.
+    On,
+    /// Disabled.
+    Off,
+    /// The look-up failed.
+    Unknown(&'a ApiError),
+    /// Not looked up.
+    NotChecked,
 }
 
 #[cfg(test)]
