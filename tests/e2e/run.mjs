@@ -558,6 +558,29 @@ async function main() {
       });
     }
 
+    t.test('"Export JSON report" downloads gcp-preflight.report/v1 for the result on screen, without the token', async () => {
+      await open();
+      const [download] = await Promise.all([
+        browser.page.waitForEvent('download', { timeout: 10_000 }),
+        app.button('Export JSON report').click({ timeout: 10_000 }),
+      ]);
+      const file = await download.path();
+      const text = fs.readFileSync(file, 'utf8');
+      const report = JSON.parse(text);
+      assertEqual(report.schema, 'gcp-preflight.report/v1', 'report schema');
+      assertEqual(report.project, ctx.project, 'report project');
+      assertEqual(report.account_email, ctx.account.email, 'report account');
+      const shown = await app.verdicts();
+      const labels = { ready: 'Ready', not_ready: 'Not ready', unknown: 'Unknown' };
+      const keys = { compute: 'compute', storage: 'storage', managed_jobs: 'managedJobs' };
+      for (const v of report.verdicts) {
+        if (keys[v.topic]) assertEqual(labels[v.status], shown[keys[v.topic]], `report verdict ${v.topic} matches the screen`);
+      }
+      assert(report.permissions.length > 0 && report.apis.length > 0, 'report lists permissions and APIs');
+      for (const [who, token] of Object.entries(TOKENS)) assert(!text.includes(token), `${who}'s token is in the report`);
+      return `${report.permissions.length} permissions, ${report.verdicts.length} verdicts`;
+    });
+
     t.test('"Try the demo", then Check: three verdicts without calling Google', async () => {
       await open();
       await app.reload();
