@@ -68,18 +68,20 @@ pub enum StoredAnswer {
 }
 
 /// [`Findings`] without errors, as stored; a result with an error cannot be expressed.
+/// Lists of pairs rather than maps: they read back into [`Findings`]' maps, and the bundle
+/// carries no extra map types for them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredFindings {
     /// Project-level answers.
-    pub project: BTreeMap<Permission, StoredAnswer>,
+    pub project: Vec<(Permission, StoredAnswer)>,
     /// Bucket answers.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub bucket: BTreeMap<Permission, StoredAnswer>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bucket: Vec<(Permission, StoredAnswer)>,
     /// Service-account answers.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub service_account: BTreeMap<Permission, StoredAnswer>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub service_account: Vec<(Permission, StoredAnswer)>,
     /// API states: `true` = on.
-    pub apis: BTreeMap<String, bool>,
+    pub apis: Vec<(String, bool)>,
 }
 
 impl StoredFindings {
@@ -87,28 +89,28 @@ impl StoredFindings {
     pub fn from_findings(findings: &Findings) -> Option<Self> {
         fn answers(
             map: &BTreeMap<Permission, PermissionFinding>,
-        ) -> Option<BTreeMap<Permission, StoredAnswer>> {
-            let mut out = BTreeMap::new();
-            for (p, f) in map {
-                let answer = match f {
-                    PermissionFinding::Held => StoredAnswer::Held,
-                    PermissionFinding::Missing => StoredAnswer::Missing,
-                    PermissionFinding::Untestable => StoredAnswer::Untestable,
-                    PermissionFinding::Error { .. } => return None,
-                };
-                out.insert(p.clone(), answer);
-            }
-            Some(out)
+        ) -> Option<Vec<(Permission, StoredAnswer)>> {
+            map.iter()
+                .map(|(p, f)| {
+                    let answer = match f {
+                        PermissionFinding::Held => StoredAnswer::Held,
+                        PermissionFinding::Missing => StoredAnswer::Missing,
+                        PermissionFinding::Untestable => StoredAnswer::Untestable,
+                        PermissionFinding::Error { .. } => return None,
+                    };
+                    Some((p.clone(), answer))
+                })
+                .collect()
         }
-        let mut apis = BTreeMap::new();
-        for (service, finding) in &findings.apis {
-            let on = match finding {
-                ApiFinding::On => true,
-                ApiFinding::Off => false,
-                ApiFinding::Unknown { .. } => return None,
-            };
-            apis.insert(service.clone(), on);
-        }
+        let apis = findings
+            .apis
+            .iter()
+            .map(|(service, finding)| match finding {
+                ApiFinding::On => Some((service.clone(), true)),
+                ApiFinding::Off => Some((service.clone(), false)),
+                ApiFinding::Unknown { .. } => None,
+            })
+            .collect::<Option<Vec<_>>>()?;
         Some(StoredFindings {
             project: answers(&findings.project)?,
             bucket: answers(&findings.bucket)?,
@@ -120,9 +122,9 @@ impl StoredFindings {
     /// Back to [`Findings`].
     pub fn to_findings(&self) -> Findings {
         fn findings(
-            map: &BTreeMap<Permission, StoredAnswer>,
+            pairs: &[(Permission, StoredAnswer)],
         ) -> BTreeMap<Permission, PermissionFinding> {
-            ordered(map.iter().map(|(p, a)| {
+            ordered(pairs.iter().map(|(p, a)| {
                 let finding = match a {
                     StoredAnswer::Held => PermissionFinding::Held,
                     StoredAnswer::Missing => PermissionFinding::Missing,

@@ -155,8 +155,13 @@ impl Plan {
 
     /// Every distinct permission tested on the project, sorted.
     pub fn permissions(&self) -> Vec<Permission> {
-        let set: BTreeSet<&Permission> = ordered(self.groups.iter().flat_map(|g| &g.permissions));
-        set.into_iter().cloned().collect()
+        // The same set type as `permission::parse_list` uses: one instantiation in the bundle.
+        let set: BTreeSet<Permission> = ordered(
+            self.groups
+                .iter()
+                .flat_map(|g| g.permissions.iter().cloned()),
+        );
+        set.into_iter().collect()
     }
 
     /// Project-level `testIamPermissions` batches of at most 100.
@@ -169,8 +174,8 @@ impl Plan {
 
     /// Service Usage `batchGet` chunks of at most 30 services.
     pub fn api_batches(&self) -> Vec<Vec<String>> {
-        let services: BTreeSet<&str> = ordered(self.apis.iter().map(|a| a.service.as_str()));
-        let services: Vec<String> = services.into_iter().map(str::to_owned).collect();
+        let services: BTreeSet<String> = ordered(self.apis.iter().map(|a| a.service.clone()));
+        let services: Vec<String> = services.into_iter().collect();
         services
             .chunks(MAX_SERVICES_PER_BATCH_GET)
             .map(<[String]>::to_vec)
@@ -201,8 +206,10 @@ impl Plan {
 
     /// Capabilities with at least one group, in display order.
     pub fn capabilities(&self) -> Vec<Capability> {
-        let set: BTreeSet<Capability> = ordered(self.groups.iter().map(|g| g.capability));
-        set.into_iter().collect()
+        [Capability::Compute, Capability::Storage, Capability::Custom]
+            .into_iter()
+            .filter(|c| self.groups.iter().any(|g| g.capability == *c))
+            .collect()
     }
 
     /// Number of requests a cold check sends (excluding identity and retries).
