@@ -11,9 +11,9 @@ use super::http::{Auth, Method, NetError, Request, Response, Transport};
 use super::ordered;
 use super::plan::ACT_AS;
 use percent_encoding::percent_decode_str;
-use serde_json::json;
+use serde::Serialize;
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::future::{ready, Future};
 
 /// An account known to the simulation.
@@ -29,6 +29,31 @@ pub struct Account {
     pub expired: bool,
 }
 
+/// Permissions held, by account `sub` (a short list: the demo has two accounts).
+#[derive(Clone, Debug, Default)]
+pub struct Grants(Vec<(String, BTreeSet<String>)>);
+
+impl Grants {
+    /// What `sub` holds, if it is known here at all.
+    pub fn get(&self, sub: &str) -> Option<&BTreeSet<String>> {
+        self.0.iter().find(|(s, _)| s == sub).map(|(_, held)| held)
+    }
+
+    /// Mutable access, for tests that change a world.
+    pub fn get_mut(&mut self, sub: &str) -> Option<&mut BTreeSet<String>> {
+        self.0
+            .iter_mut()
+            .find(|(s, _)| s == sub)
+            .map(|(_, held)| held)
+    }
+}
+
+impl<const N: usize> From<[(String, BTreeSet<String>); N]> for Grants {
+    fn from(pairs: [(String, BTreeSet<String>); N]) -> Self {
+        Grants(pairs.into())
+    }
+}
+
 /// A project known to the simulation.
 #[derive(Clone, Debug, Default)]
 pub struct Project {
@@ -37,7 +62,7 @@ pub struct Project {
     /// Project number (Google answers Service Usage with it).
     pub number: String,
     /// Permissions held, by account `sub`; an account absent here cannot see the project.
-    pub grants: BTreeMap<String, BTreeSet<String>>,
+    pub grants: Grants,
     /// Enabled services.
     pub enabled: BTreeSet<String>,
 }
@@ -48,7 +73,7 @@ pub struct Resource {
     /// Bucket name or service-account email.
     pub name: String,
     /// Permissions held, by account `sub`.
-    pub grants: BTreeMap<String, BTreeSet<String>>,
+    pub grants: Grants,
 }
 
 /// A `testIamPermissions` request body.
@@ -104,18 +129,154 @@ fn untestable_on_project(permission: &str) -> bool {
         )
 }
 
-fn response(status: u16, body: serde_json::Value) -> Response {
+fn response(status: u16, body: &impl Serialize) -> Response {
     Response {
         status,
-        body: body.to_string(),
+        body: serde_json::to_string(body).unwrap_or_default(),
     }
 }
 
-fn google_error(code: u16, status: &str, message: &str) -> Response {
+/// Google's error body, written by the simulation (typed, so the bundle needs no JSON values).
+#[derive(Serialize)]
+struct ErrorOut<'a> {
+    error: ErrorBodyOut<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorBodyOut<'a> {
+    code: u16,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<LegacyOut<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    details: Vec<DetailOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct LegacyOut<'a> {
+    message: String,
+    domain: &'a str,
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct DetailOut<'a> {
+    #[serde(rename = "@type")]
+    type_url: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    domain: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "as_map")]
+    metadata: Vec<(&'a str, String)>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    links: Vec<LinkOut>,
+}
+
+#[derive(Serialize)]
+struct LinkOut {
+    description: &'static str,
+    url: String,
+}
+
+fn as_map<S: serde::Serializer>(pairs: &[(&str, String)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(pairs.iter().map(|(k, v)| (k, v)))
+}
+
+/// An `ErrorInfo` detail (domain `googleapis.com` unless said).
+fn error_info<'a>(
+    reason: &'a str,
+    domain: &'a str,
+    metadata: Vec<(&'a str, String)>,
+) -> DetailOut<'a> {
+    DetailOut {
+        type_url: "type.googleapis.com/google.rpc.ErrorInfo",
+        reason: Some(reason),
+        domain: Some(domain),
+        metadata,
+        links: Vec::new(),
+    }
+}
+
+/// A modern (AIP-193) error with optional details.
+fn status_error(code: u16, status: &str, message: String, details: Vec<DetailOut>) -> Response {
     response(
         code,
-        json!({"error": {"code": code, "message": message, "status": status}}),
+        &ErrorOut {
+            error: ErrorBodyOut {
+                code,
+                message,
+                status: Some(status),
+                errors: Vec::new(),
+                details,
+            },
+        },
     )
+}
+
+fn google_error(code: u16, status: &str, message: &str) -> Response {
+    status_error(code, status, message.to_owned(), Vec::new())
+}
+
+/// Cloud Storage's legacy shape: `errors[]`, no `status`.
+fn legacy_error(code: u16, reason: &str, message: &str) -> Response {
+    let errors = vec![LegacyOut {
+        message: message.to_owned(),
+        domain: "global",
+        reason,
+    }];
+    response(
+        code,
+        &ErrorOut {
+            error: ErrorBodyOut {
+                code,
+                message: message.to_owned(),
+                status: None,
+                errors,
+                details: Vec::new(),
+            },
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct TokenInfoOut<'a> {
+    azp: &'a str,
+    aud: &'a str,
+    sub: &'a str,
+    scope: &'a str,
+    expires_in: &'a str,
+    email: &'a str,
+    email_verified: &'a str,
+    access_type: &'a str,
+}
+
+#[derive(Serialize)]
+struct OAuthErrorOut {
+    error: &'static str,
+    error_description: &'static str,
+}
+
+#[derive(Serialize)]
+struct ServicesOut {
+    services: Vec<ServiceOut>,
+}
+
+#[derive(Serialize)]
+struct ServiceOut {
+    name: String,
+    state: &'static str,
+}
+
+/// A `testIamPermissions` answer: Google omits `permissions` when none is held.
+#[derive(Serialize)]
+struct HeldOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    permissions: Vec<&'a String>,
 }
 
 impl SimulatedGoogle {
@@ -156,15 +317,26 @@ impl SimulatedGoogle {
         let service = host.to_owned();
         if self.rate_limit_next.get() > 0 {
             self.rate_limit_next.set(self.rate_limit_next.get() - 1);
-            return response(
+            let metadata = vec![
+                ("consumer", format!("projects/{GCLOUD_CONSUMER}")),
+                ("service", service.clone()),
+            ];
+            return status_error(
                 429,
-                json!({"error": {"code": 429, "message": "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute'.", "status": "RESOURCE_EXHAUSTED", "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "RATE_LIMIT_EXCEEDED", "domain": "googleapis.com", "metadata": {"consumer": format!("projects/{GCLOUD_CONSUMER}"), "service": service}}]}}),
+                "RESOURCE_EXHAUSTED",
+                "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute'.".into(),
+                vec![error_info("RATE_LIMIT_EXCEEDED", "googleapis.com", metadata)],
             );
         }
         let account = match &request.auth {
             Auth::Bearer(token) => match self.account_by_token(token) {
                 Some(a) if a.expired => {
-                    return response(401, json!({"error": {"code": 401, "message": "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.", "status": "UNAUTHENTICATED", "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "ACCESS_TOKEN_EXPIRED", "domain": "googleapis.com", "metadata": {"service": service}}]}}))
+                    return status_error(
+                        401,
+                        "UNAUTHENTICATED",
+                        "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.".into(),
+                        vec![error_info("ACCESS_TOKEN_EXPIRED", "googleapis.com", vec![("service", service.clone())])],
+                    )
                 }
                 Some(a) => a,
                 None => {
@@ -177,9 +349,27 @@ impl SimulatedGoogle {
         };
         if self.world.consumer_disabled.contains(&service) {
             let url = format!("https://console.developers.google.com/apis/api/{service}/overview?project={GCLOUD_CONSUMER}");
-            return response(
+            let metadata = vec![
+                ("consumer", format!("projects/{GCLOUD_CONSUMER}")),
+                ("service", service.clone()),
+                ("containerInfo", GCLOUD_CONSUMER.to_owned()),
+                ("activationUrl", url.clone()),
+            ];
+            let help = DetailOut {
+                type_url: "type.googleapis.com/google.rpc.Help",
+                reason: None,
+                domain: None,
+                metadata: Vec::new(),
+                links: vec![LinkOut {
+                    description: "Google developers console API activation",
+                    url: url.clone(),
+                }],
+            };
+            return status_error(
                 403,
-                json!({"error": {"code": 403, "message": format!("{service} has not been used in project {GCLOUD_CONSUMER} before or it is disabled. Enable it by visiting {url} then retry."), "status": "PERMISSION_DENIED", "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "SERVICE_DISABLED", "domain": "googleapis.com", "metadata": {"consumer": format!("projects/{GCLOUD_CONSUMER}"), "service": service, "containerInfo": GCLOUD_CONSUMER, "activationUrl": url}}, {"@type": "type.googleapis.com/google.rpc.Help", "links": [{"description": "Google developers console API activation", "url": url}]}]}}),
+                "PERMISSION_DENIED",
+                format!("{service} has not been used in project {GCLOUD_CONSUMER} before or it is disabled. Enable it by visiting {url} then retry."),
+                vec![error_info("SERVICE_DISABLED", "googleapis.com", metadata), help],
             );
         }
         let asked: Vec<String> = request
@@ -213,7 +403,7 @@ impl SimulatedGoogle {
                     .and_then(|p| p.strip_suffix(":testIamPermissions"))
                     .unwrap_or("");
                 match self.world.service_accounts.iter().find(|s| s.name == email) {
-                    Some(sa) => held_answer(sa.grants.get(&account.sub), &asked),
+                    Some(sa) => held_answer(sa.grants.get(&account.sub), &asked, None),
                     None => google_error(
                         404,
                         "NOT_FOUND",
@@ -234,21 +424,24 @@ impl SimulatedGoogle {
         match self.account_by_token(&token) {
             Some(a) if !a.expired => response(
                 200,
-                json!({
-                    "azp": "32555940559.apps.googleusercontent.com",
-                    "aud": "32555940559.apps.googleusercontent.com",
-                    "sub": a.sub,
-                    "scope": "openid https://www.googleapis.com/auth/userinfo.email https://www.googleapis.com/auth/cloud-platform",
+                &TokenInfoOut {
+                    azp: "32555940559.apps.googleusercontent.com",
+                    aud: "32555940559.apps.googleusercontent.com",
+                    sub: &a.sub,
+                    scope: "openid https://www.googleapis.com/auth/userinfo.email https://www.googleapis.com/auth/cloud-platform",
                     // Only `expires_in` (service-account captures show it alone): no clock here.
-                    "expires_in": "3599",
-                    "email": a.email,
-                    "email_verified": "true",
-                    "access_type": "offline"
-                }),
+                    expires_in: "3599",
+                    email: &a.email,
+                    email_verified: "true",
+                    access_type: "offline",
+                },
             ),
             _ => response(
                 400,
-                json!({"error": "invalid_token", "error_description": "Invalid Value"}),
+                &OAuthErrorOut {
+                    error: "invalid_token",
+                    error_description: "Invalid Value",
+                },
             ),
         }
     }
@@ -270,7 +463,7 @@ impl SimulatedGoogle {
         }
         let project = self.world.projects.iter().find(|p| p.id == id);
         match project.and_then(|p| p.grants.get(&account.sub)) {
-            Some(grants) => held_answer(Some(grants), asked),
+            Some(grants) => held_answer(Some(grants), asked, None),
             None => google_error(
                 403,
                 "PERMISSION_DENIED",
@@ -310,31 +503,31 @@ impl SimulatedGoogle {
             .get(&account.sub)
             .is_some_and(|g| g.contains("serviceusage.services.get"));
         if !can_read {
-            return response(
+            let metadata = vec![("permission", "serviceusage.services.get".to_owned())];
+            return status_error(
                 403,
-                json!({"error": {"code": 403, "message": format!("Permission 'serviceusage.services.get' denied on resource '//serviceusage.googleapis.com/projects/{id}' (or it may not exist)."), "status": "PERMISSION_DENIED", "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "IAM_PERMISSION_DENIED", "domain": "serviceusage.googleapis.com", "metadata": {"permission": "serviceusage.services.get"}}]}}),
+                "PERMISSION_DENIED",
+                format!("Permission 'serviceusage.services.get' denied on resource '//serviceusage.googleapis.com/projects/{id}' (or it may not exist)."),
+                vec![error_info("IAM_PERMISSION_DENIED", "serviceusage.googleapis.com", metadata)],
             );
         }
-        let services: Vec<serde_json::Value> = names
+        let services = names
             .iter()
             .filter_map(|n| n.rsplit_once("/services/").map(|(_, s)| s))
-            .map(|s| {
-                json!({
-                    "name": format!("projects/{}/services/{s}", project.number),
-                    "state": if project.enabled.contains(s) { "ENABLED" } else { "DISABLED" },
-                })
+            .map(|s| ServiceOut {
+                name: format!("projects/{}/services/{s}", project.number),
+                state: if project.enabled.contains(s) {
+                    "ENABLED"
+                } else {
+                    "DISABLED"
+                },
             })
             .collect();
-        response(200, json!({ "services": services }))
+        response(200, &ServicesOut { services })
     }
 
     fn test_bucket(&self, account: &Account, path: &str, asked: &[String]) -> Response {
-        let legacy = |code: u16, reason: &str, message: &str| {
-            response(
-                code,
-                json!({"error": {"code": code, "message": message, "errors": [{"message": message, "domain": "global", "reason": reason}]}}),
-            )
-        };
+        let legacy = legacy_error;
         let name = path
             .strip_prefix("storage/v1/b/")
             .and_then(|p| p.strip_suffix("/iam/testPermissions"))
@@ -353,31 +546,28 @@ impl SimulatedGoogle {
             );
         }
         match self.world.buckets.iter().find(|b| b.name == name) {
-            Some(bucket) => {
-                let mut answer = held_answer(bucket.grants.get(&account.sub), asked);
-                // Cloud Storage adds `kind` and omits `permissions` when none is held.
-                let mut value: serde_json::Value =
-                    serde_json::from_str(&answer.body).unwrap_or_default();
-                value["kind"] = json!("storage#testIamPermissionsResponse");
-                answer.body = value.to_string();
-                answer
-            }
+            // Cloud Storage adds `kind`, and it too omits `permissions` when none is held.
+            Some(bucket) => held_answer(
+                bucket.grants.get(&account.sub),
+                asked,
+                Some("storage#testIamPermissionsResponse"),
+            ),
             None => legacy(404, "notFound", "The specified bucket does not exist."),
         }
     }
 }
 
 /// `{"permissions":[held subset]}`, or `{}` when none is held — Google omits the key.
-fn held_answer(grants: Option<&BTreeSet<String>>, asked: &[String]) -> Response {
-    let held: Vec<&String> = asked
+fn held_answer(
+    grants: Option<&BTreeSet<String>>,
+    asked: &[String],
+    kind: Option<&'static str>,
+) -> Response {
+    let permissions = asked
         .iter()
         .filter(|p| grants.is_some_and(|g| g.contains(*p)))
         .collect();
-    if held.is_empty() {
-        response(200, json!({}))
-    } else {
-        response(200, json!({ "permissions": held }))
-    }
+    response(200, &HeldOut { kind, permissions })
 }
 
 impl Transport for SimulatedGoogle {
@@ -460,23 +650,23 @@ pub fn demo_world() -> World {
             Project {
                 id: DEMO_PROJECT_SEED.into(),
                 number: "200000000001".into(),
-                grants: ordered([(alice(), seed_alice), (bob(), all.clone())]),
+                grants: Grants::from([(alice(), seed_alice), (bob(), all.clone())]),
                 enabled: apis.clone(),
             },
             Project {
                 id: DEMO_PROJECT_TEAM.into(),
                 number: "200000000002".into(),
-                grants: ordered([(alice(), owner_like), (bob(), storage_only)]),
+                grants: Grants::from([(alice(), owner_like), (bob(), storage_only)]),
                 enabled: apis,
             },
         ],
         buckets: vec![Resource {
             name: "demo-jobs-bucket".into(),
-            grants: ordered([(alice(), all.clone())]),
+            grants: Grants::from([(alice(), all.clone())]),
         }],
         service_accounts: vec![Resource {
             name: format!("skypilot-v1@{DEMO_PROJECT_TEAM}.iam.gserviceaccount.com"),
-            grants: ordered([(alice(), ordered([ACT_AS.to_string()]))]),
+            grants: Grants::from([(alice(), ordered([ACT_AS.to_string()]))]),
         }],
         consumer_disabled: BTreeSet::new(),
     }
