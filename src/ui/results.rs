@@ -21,6 +21,9 @@ pub struct ResultsProps {
     pub on_check: Callback<bool>,
 }
 
+/// Missing permissions listed in a card before the rest folds away (the fix command has all).
+const SHOWN_MISSING: usize = 10;
+
 fn status_class(status: Status) -> &'static str {
     match status {
         Status::Ready => "ready",
@@ -37,10 +40,18 @@ fn verdict_card(v: &Verdict, outcome: &Outcome, email: Option<&str>) -> Html {
             <h3 id={heading_id}>{ v.topic.title() }</h3>
             <p class="status" data-testid={format!("verdict-{}", v.topic.slug())}>{ v.status.label() }</p>
             if !v.missing.is_empty() {
-                <p>{ "Missing permissions:" }</p>
+                <p>{ format!("Missing permissions ({}):", v.missing.len()) }</p>
                 <ul class="missing">
-                    { for v.missing.iter().map(|p| html! { <li><code>{ p.as_str() }</code></li> }) }
+                    { for v.missing.iter().take(SHOWN_MISSING).map(|p| html! { <li><code>{ p.as_str() }</code></li> }) }
                 </ul>
+                if v.missing.len() > SHOWN_MISSING {
+                    <details class="more">
+                        <summary>{ format!("and {} more", v.missing.len() - SHOWN_MISSING) }</summary>
+                        <ul class="missing">
+                            { for v.missing.iter().skip(SHOWN_MISSING).map(|p| html! { <li><code>{ p.as_str() }</code></li> }) }
+                        </ul>
+                    </details>
+                }
             }
             if !v.apis_off.is_empty() {
                 <p>{ "APIs turned off:" }</p>
