@@ -200,24 +200,27 @@ where
                 })),
             },
             Err(error) => {
-                let named = match error.kind() {
-                    Some(ErrorKind::PermissionNotTestable { permission }) => {
-                        remaining.iter().position(|p| p.as_str() == permission)
+                // Google names what it cannot test here: set those aside, send the rest again.
+                let named: Vec<&str> = match error.kind() {
+                    Some(ErrorKind::PermissionNotTestable { permission }) => vec![permission],
+                    Some(ErrorKind::UniformBucketLevelAccess { permissions }) => {
+                        permissions.iter().map(String::as_str).collect()
                     }
-                    _ => None,
+                    _ => Vec::new(),
                 };
-                match named {
-                    Some(index) => {
-                        out.push((remaining.remove(index), PermissionFinding::Untestable))
-                    }
-                    None => out.extend(remaining.drain(..).map(|p| {
-                        (
-                            p,
-                            PermissionFinding::Error {
-                                error: error.clone(),
-                            },
-                        )
-                    })),
+                let before = remaining.len();
+                let (untestable, rest): (Vec<_>, Vec<_>) = remaining
+                    .drain(..)
+                    .partition(|p| named.contains(&p.as_str()));
+                remaining = rest;
+                out.extend(
+                    untestable
+                        .into_iter()
+                        .map(|p| (p, PermissionFinding::Untestable)),
+                );
+                if remaining.len() == before {
+                    let error = PermissionFinding::Error { error };
+                    out.extend(remaining.drain(..).map(|p| (p, error.clone())));
                 }
             }
         }
@@ -308,5 +311,41 @@ pub async fn run<T: Transport>(transport: &T, plan: &Plan, token: &str) -> Findi
         apis: ordered(apis.into_iter().flatten()),
         bucket: ordered(bucket),
         service_account: ordered(service_account),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::demo::{demo_world, SimulatedGoogle, DEMO_TOKEN_ALICE};
+    use crate::core::names::BucketName;
+    use futures::executor::block_on;
+
+    #[test]
+    fn uniform_bucket_level_access_sets_object_policy_aside() {
+        let google = SimulatedGoogle::new(demo_world());
+        let bucket = BucketName::parse("demo-jobs-bucket").unwrap();
+        let asked: Vec<Permission> = [
+            "storage.objects.get",
+            "storage.objects.getIamPolicy",
+            "storage.objects.setIamPolicy",
+        ]
+        .iter()
+        .map(|p| Permission::parse(p).unwrap())
+        .collect();
+        let answers = block_on(test_permissions(&google, asked, |perms| {
+            endpoints::bucket_test_permissions(&bucket, perms, DEMO_TOKEN_ALICE)
+        }));
+        assert_eq!(google.request_count(), 2, "one 400, then the rest");
+        let state = |name: &str| &answers.iter().find(|(p, _)| p.as_str() == name).unwrap().1;
+        assert_eq!(state("storage.objects.get"), &PermissionFinding::Held);
+        assert_eq!(
+            state("storage.objects.getIamPolicy"),
+            &PermissionFinding::Untestable
+        );
+        assert_eq!(
+            state("storage.objects.setIamPolicy"),
+            &PermissionFinding::Untestable
+        );
     }
 }

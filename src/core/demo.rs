@@ -74,6 +74,8 @@ pub struct Resource {
     pub name: String,
     /// Permissions held, by account `sub`.
     pub grants: Grants,
+    /// A bucket with uniform bucket-level access: object IAM permissions cannot be tested.
+    pub uniform_access: bool,
 }
 
 /// A `testIamPermissions` request body.
@@ -528,6 +530,10 @@ impl SimulatedGoogle {
 
     fn test_bucket(&self, account: &Account, path: &str, asked: &[String]) -> Response {
         let legacy = legacy_error;
+        let object_policy = [
+            "storage.objects.getIamPolicy",
+            "storage.objects.setIamPolicy",
+        ];
         let name = path
             .strip_prefix("storage/v1/b/")
             .and_then(|p| p.strip_suffix("/iam/testPermissions"))
@@ -546,6 +552,11 @@ impl SimulatedGoogle {
             );
         }
         match self.world.buckets.iter().find(|b| b.name == name) {
+            Some(bucket)
+                if bucket.uniform_access && asked.iter().any(|p| object_policy.contains(&p.as_str())) =>
+            {
+                legacy(400, "invalid", "Object policies (storage.objects.getIamPolicy, storage.objects.setIamPolicy) cannot be tested on a bucket with uniform bucket-level access enabled.")
+            }
             // Cloud Storage adds `kind`, and it too omits `permissions` when none is held.
             Some(bucket) => held_answer(
                 bucket.grants.get(&account.sub),
@@ -663,10 +674,12 @@ pub fn demo_world() -> World {
         buckets: vec![Resource {
             name: "demo-jobs-bucket".into(),
             grants: Grants::from([(alice(), all.clone())]),
+            uniform_access: true,
         }],
         service_accounts: vec![Resource {
             name: format!("skypilot-v1@{DEMO_PROJECT_TEAM}.iam.gserviceaccount.com"),
             grants: Grants::from([(alice(), ordered([ACT_AS.to_string()]))]),
+            uniform_access: false,
         }],
         consumer_disabled: BTreeSet::new(),
     }

@@ -53,6 +53,12 @@ pub enum ErrorKind {
         /// The permission Google named.
         permission: String,
     },
+    /// 400 from Cloud Storage: the bucket has uniform bucket-level access, so object-level IAM
+    /// permissions (named here) cannot be tested on it.
+    UniformBucketLevelAccess {
+        /// The permissions Google named.
+        permissions: Vec<String>,
+    },
     /// Anything else.
     Other,
 }
@@ -268,6 +274,19 @@ impl GoogleError {
             _ => {}
         }
         if self.http_status == 400 {
+            if self
+                .message
+                .to_ascii_lowercase()
+                .contains("uniform bucket-level access")
+            {
+                let permissions = self
+                    .message
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_'))
+                    .filter(|w| w.starts_with("storage.") && w.matches('.').count() == 2)
+                    .map(str::to_owned)
+                    .collect();
+                return ErrorKind::UniformBucketLevelAccess { permissions };
+            }
             if let Some(permission) = untestable_permission(&self.message) {
                 return ErrorKind::PermissionNotTestable { permission };
             }
@@ -419,6 +438,11 @@ impl fmt::Display for ApiError {
             ErrorKind::PermissionNotTestable { permission } => {
                 write!(f, "{permission} cannot be tested on this resource.")
             }
+            ErrorKind::UniformBucketLevelAccess { permissions } => write!(
+                f,
+                "The bucket uses uniform bucket-level access: access is granted by the bucket's IAM policy alone, and {} cannot be tested on it.",
+                if permissions.is_empty() { "object-level IAM permissions".to_owned() } else { permissions.join(" and ") }
+            ),
             ErrorKind::Other => write!(
                 f,
                 "Google answered HTTP {}: {}",
@@ -551,6 +575,24 @@ mod tests {
         );
         let other = r#"{"error":{"code":400,"message":"Request contains an invalid argument.","status":"INVALID_ARGUMENT"}}"#;
         assert_eq!(google(400, other).kind, ErrorKind::InvalidArgument);
+    }
+
+    #[test]
+    fn uniform_bucket_level_access_names_the_permissions() {
+        let body = r#"{"error":{"code":400,"message":"Object policies (storage.objects.getIamPolicy, storage.objects.setIamPolicy) cannot be tested on a bucket with uniform bucket-level access enabled.","errors":[{"message":"x","domain":"global","reason":"invalid"}]}}"#;
+        let e = google(400, body);
+        assert_eq!(
+            e.kind,
+            ErrorKind::UniformBucketLevelAccess {
+                permissions: vec![
+                    "storage.objects.getIamPolicy".into(),
+                    "storage.objects.setIamPolicy".into()
+                ]
+            }
+        );
+        assert!(ApiError::Google(Box::new(e))
+            .to_string()
+            .contains("uniform bucket-level access"));
     }
 
     #[test]

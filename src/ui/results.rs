@@ -7,6 +7,7 @@ use crate::core::advice::gcloud_commands;
 use crate::core::cache::describe_age;
 use crate::core::catalog::{required_by, Source};
 use crate::core::check::ApiFinding;
+use crate::core::google_error::ErrorKind;
 use crate::core::report;
 use crate::core::verdict::{effective, group_verdict, verdicts, Effective, Status, Verdict};
 use wasm_bindgen::JsCast;
@@ -282,6 +283,20 @@ pub fn Results(props: &ResultsProps) -> Html {
                 format!("Checked {age} for {account} on {}", outcome.plan.project)
             };
             let errors = outcome.findings.described_errors(&outcome.plan);
+            // Where a disabled API can be turned on, as Google gave it.
+            let mut activation: Vec<(String, String)> = Vec::new();
+            for error in outcome.findings.errors() {
+                if let Some(ErrorKind::ServiceDisabled {
+                    service,
+                    activation_url: Some(url),
+                    ..
+                }) = error.kind()
+                {
+                    if !activation.iter().any(|(_, u)| u == url) {
+                        activation.push((service.clone(), url.clone()));
+                    }
+                }
+            }
             let on_recheck = {
                 let on_check = props.on_check.clone();
                 Callback::from(move |_| on_check.emit(true))
@@ -301,6 +316,9 @@ pub fn Results(props: &ResultsProps) -> Html {
                     if !errors.is_empty() {
                         <div class="errors">
                             { for errors.iter().map(|e| html! { <p class="error" role="alert">{ e }</p> }) }
+                            { for activation.iter().map(|(service, url)| html! {
+                                <p><a href={url.clone()} target="_blank" rel="noopener noreferrer">{ format!("Enable {service} in the Cloud console") }</a></p>
+                            }) }
                             <p class="hint">{ "Errors are not cached: Re-check when fixed." }</p>
                         </div>
                     }

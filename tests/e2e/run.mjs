@@ -66,7 +66,11 @@ const STEPS = [
     token: TOKENS.alice, as: alice, project: 'demo-crm-off-3',
     beforeClick: (fake) => fake.disableInConsumer('cloudresourcemanager.googleapis.com'),
     after: (fake) => fake.disableInConsumer('cloudresourcemanager.googleapis.com', false),
-    expect: { alert: ['cloudresourcemanager.googleapis.com', CONSUMER_PROJECT], verdicts: ALL_UNKNOWN },
+    expect: {
+      alert: ['cloudresourcemanager.googleapis.com', CONSUMER_PROJECT],
+      verdicts: ALL_UNKNOWN,
+      link: ['Enable cloudresourcemanager.googleapis.com in the Cloud console', `overview?project=${CONSUMER_PROJECT}`],
+    },
   },
   {
     name: 'rate limited (two 429 RESOURCE_EXHAUSTED): retried, verdicts still right',
@@ -150,6 +154,13 @@ async function runStep(step, { app, fake, ctx }) {
       const alerts = await app.alertTexts();
       assert(alerts.some((a) => e.alert.every((s) => a.toLowerCase().includes(s.toLowerCase()))),
         `no alert contains ${JSON.stringify(e.alert)}; alerts: ${JSON.stringify(alerts)}`);
+    }
+    if (e.link) {
+      const [name, hrefPart] = e.link;
+      const link = app.page.getByRole('link', { name });
+      assert((await link.count()) > 0, `no link named "${name}"`);
+      const href = await link.first().getAttribute('href');
+      assert(href && href.includes(hrefPart), `link "${name}" goes to ${href}, not to ...${hrefPart}`);
     }
     if (e.age) {
       const age = norm(await app.resultAge());
