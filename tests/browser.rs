@@ -148,7 +148,9 @@ fn full_quota_of_foreign_data_is_an_error_not_a_panic() {
 }
 
 mod reducer {
-    //! The app state's reducer: answers for a check the user has left are never shown.
+    //! The app state's reducer: answers for a check the user has left are never shown, and
+    //! another tab's newer answer to the same question replaces the one on screen.
+    use gcp_preflight::core::cache::{CacheEntry, CacheKey, DEFAULT_TTL_MS};
     use gcp_preflight::core::check::Findings;
     use gcp_preflight::core::names::ProjectId;
     use gcp_preflight::core::plan::{Plan, PlanInput};
@@ -210,6 +212,82 @@ mod reducer {
             state.project, "",
             "the project field was never filled in this test"
         );
+    }
+
+    /// A state showing a fresh result (checked at 5) for account "7" on project-one.
+    fn showing() -> (Rc<State>, CacheKey, Plan) {
+        use gcp_preflight::core::identity::Identity;
+        let plan = Plan::build(
+            ProjectId::parse("project-one").unwrap(),
+            &PlanInput::default(),
+        );
+        let identity = Identity {
+            account_id: Some("7".into()),
+            email: Some("a@example.com".into()),
+            expires_at_ms: None,
+            scopes: vec![],
+            client_id: None,
+        };
+        let state = Rc::new(State::new(0))
+            .reduce(Action::Token("tok-1".into()))
+            .reduce(Action::IdentityResolved {
+                generation: 1,
+                result: Ok(identity),
+            })
+            .reduce(Action::Started {
+                id: 1,
+                plan: Rc::new(plan.clone()),
+            })
+            .reduce(Action::Finished {
+                id: 1,
+                findings: Findings::default(),
+                at_ms: 5,
+            });
+        let key = CacheKey::new("7", &plan);
+        (state, key, plan)
+    }
+
+    fn stored(key: &CacheKey, plan: &Plan, at: u64) -> String {
+        let mut findings = Findings::default();
+        for p in plan.permissions() {
+            findings
+                .project
+                .insert(p, gcp_preflight::core::check::PermissionFinding::Held);
+        }
+        let entry = CacheEntry::new(key, None, &findings, at, DEFAULT_TTL_MS).unwrap();
+        serde_json::to_string(&entry).unwrap()
+    }
+
+    #[wasm_bindgen_test]
+    fn another_tabs_newer_result_for_the_same_question_replaces_it() {
+        let (state, key, plan) = showing();
+        let next = state.reduce(Action::StoredElsewhere {
+            key: key.storage_key(),
+            value: Some(stored(&key, &plan, 9)),
+            now_ms: 10,
+        });
+        assert!(
+            matches!(next.run, Run::Done(ref o) if o.from_cache && o.checked_at_ms == 9 && !o.findings.project.is_empty())
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn other_keys_older_or_corrupt_entries_change_nothing() {
+        let (state, key, plan) = showing();
+        let other = CacheKey::new("8", &plan);
+        for (k, v) in [
+            (other.storage_key(), Some(stored(&other, &plan, 9))),
+            (key.storage_key(), Some(stored(&key, &plan, 4))),
+            (key.storage_key(), Some("{corrupt".to_string())),
+            (key.storage_key(), None),
+        ] {
+            let next = state.clone().reduce(Action::StoredElsewhere {
+                key: k,
+                value: v,
+                now_ms: 10,
+            });
+            assert!(matches!(next.run, Run::Done(ref o) if !o.from_cache && o.checked_at_ms == 5));
+        }
     }
 
     #[wasm_bindgen_test]

@@ -244,22 +244,29 @@ pub fn lookup(store: &impl Store, key: &CacheKey, now_ms: u64) -> Lookup {
     let Some(text) = store.get(&storage_key) else {
         return Lookup::Miss;
     };
-    match serde_json::from_str::<CacheEntry>(&text) {
-        Ok(entry)
-            if entry.schema == SCHEMA_VERSION
-                && entry.account_id == key.account_id
-                && entry.project == key.project
-                && entry.fingerprint == key.fingerprint
-                && entry.checked_at_ms <= now_ms
-                && now_ms < entry.expires_at_ms =>
-        {
-            Lookup::Fresh(Box::new(entry))
-        }
-        _ => {
+    match read_entry(&text, key, now_ms) {
+        Some(entry) => Lookup::Fresh(Box::new(entry)),
+        None => {
             store.remove(&storage_key);
             Lookup::Miss
         }
     }
+}
+
+/// Reads a stored value as the fresh entry for `key`, or `None` when it is unreadable, of
+/// another schema, stale, or about another account, project or plan. Also used for entries
+/// that another tab writes (the `storage` event).
+pub fn read_entry(text: &str, key: &CacheKey, now_ms: u64) -> Option<CacheEntry> {
+    serde_json::from_str::<CacheEntry>(text)
+        .ok()
+        .filter(|entry| {
+            entry.schema == SCHEMA_VERSION
+                && entry.account_id == key.account_id
+                && entry.project == key.project
+                && entry.fingerprint == key.fingerprint
+                && entry.checked_at_ms <= now_ms
+                && now_ms < entry.expires_at_ms
+        })
 }
 
 /// Whether any account has an entry for this project and plan: only then can waiting for the

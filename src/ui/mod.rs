@@ -13,6 +13,8 @@ use crate::gcp::AppTransport;
 use crate::storage::BrowserStore;
 use state::{plan_from_state, Action, IdentityState, Run, State};
 use std::rc::Rc;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
@@ -107,6 +109,37 @@ pub fn App() -> Html {
     {
         let store = store.clone();
         use_effect_with((), move |_| cache::prune(&*store, now_ms()));
+    }
+
+    // Another tab's newer result for what is on screen arrives through the `storage` event.
+    {
+        let dispatch = state.dispatcher();
+        use_effect_with((), move |_| {
+            let listener = Closure::<dyn Fn(web_sys::StorageEvent)>::new(
+                move |event: web_sys::StorageEvent| {
+                    if let Some(key) = event.key().filter(|k| k.starts_with(cache::KEY_PREFIX)) {
+                        dispatch.dispatch(Action::StoredElsewhere {
+                            key,
+                            value: event.new_value(),
+                            now_ms: now_ms(),
+                        });
+                    }
+                },
+            );
+            let window = web_sys::window();
+            if let Some(window) = &window {
+                let _ = window
+                    .add_event_listener_with_callback("storage", listener.as_ref().unchecked_ref());
+            }
+            move || {
+                if let Some(window) = window {
+                    let _ = window.remove_event_listener_with_callback(
+                        "storage",
+                        listener.as_ref().unchecked_ref(),
+                    );
+                }
+            }
+        });
     }
 
     // Keep ages and expiry current.

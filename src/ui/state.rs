@@ -1,7 +1,7 @@
 //! The app's one state and its reducer. The reducer only computes the next state; requests and
 //! storage happen in effects and callbacks (see `ui::App`).
 
-use crate::core::cache::CacheEntry;
+use crate::core::cache::{read_entry, CacheEntry, CacheKey};
 use crate::core::catalog::Options;
 use crate::core::check::Findings;
 use crate::core::google_error::ApiError;
@@ -205,6 +205,15 @@ pub enum Action {
         /// The entry.
         entry: Box<CacheEntry>,
     },
+    /// Another tab stored a result under `key` (the `storage` event).
+    StoredElsewhere {
+        /// The storage key.
+        key: String,
+        /// The new value (`None` when removed).
+        value: Option<String>,
+        /// The clock at the event.
+        now_ms: u64,
+    },
     /// Refused input or similar: show this message.
     Notice(String),
     /// Wipe the token and everything derived from it.
@@ -298,6 +307,30 @@ impl Reducible for State {
                     from_cache: true,
                 });
                 next.notice = None;
+            }
+            Action::StoredElsewhere { key, value, now_ms } => {
+                // Only a newer answer to exactly what is on screen replaces it.
+                let (Run::Done(outcome), IdentityState::Known(id)) = (&self.run, &self.identity)
+                else {
+                    return self;
+                };
+                let Some(account) = &id.account_id else {
+                    return self;
+                };
+                let current = CacheKey::new(account, &outcome.plan);
+                let entry = value
+                    .filter(|_| key == current.storage_key())
+                    .and_then(|text| read_entry(&text, &current, now_ms))
+                    .filter(|entry| entry.checked_at_ms > outcome.checked_at_ms);
+                let Some(entry) = entry else {
+                    return self;
+                };
+                next.run = Run::Done(Outcome {
+                    plan: outcome.plan.clone(),
+                    findings: Rc::new(entry.findings.to_findings()),
+                    checked_at_ms: entry.checked_at_ms,
+                    from_cache: true,
+                });
             }
             Action::Notice(text) => {
                 if matches!(next.run, Run::AwaitingIdentity { .. }) {

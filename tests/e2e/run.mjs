@@ -646,6 +646,32 @@ async function main() {
       return `localStorage keys: ${Object.keys(dump.localStorage).length}; browser's own requests to other Google hosts: ${foreign.length}`;
     });
 
+    t.test("another tab's Re-check replaces this tab's result for the same account and project (storage event)", async () => {
+      await open();
+      await app.reload();
+      await app.enterToken(TOKENS.alice);
+      await app.waitForIdentity(alice.email);
+      await app.enterProject('demo-seed-1');
+      await app.clickAndSettle('Check');
+      if (norm(await app.resultAge()).startsWith('Cached')) await app.clickAndSettle('Re-check');
+      assert(norm(await app.resultAge()).startsWith('Checked'), 'this tab shows its own fresh result');
+      const other = new AppPage(await browser.context.newPage());
+      try {
+        await other.open(site.url);
+        await other.enterToken(TOKENS.alice);
+        await other.waitForIdentity(alice.email);
+        await other.enterProject('demo-seed-1');
+        await other.clickAndSettle('Check');
+        await other.clickAndSettle('Re-check');
+        await poll(async () => norm(await app.resultAge()).startsWith('Cached result: checked'),
+          { what: "the first tab to show the other tab's newer result" });
+        const got = await app.verdicts();
+        assertEqual([got.compute, got.storage, got.managedJobs], ['Not ready', 'Ready', 'Not ready'], 'verdicts after the update');
+      } finally {
+        await other.page.close();
+      }
+    });
+
     t.test('"Clear cached results" removes every cache entry from localStorage', async () => {
       await open();
       const before = Object.keys((await app.storageDump()).localStorage).filter((k) => k.startsWith('gcp-preflight/v1/'));
