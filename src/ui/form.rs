@@ -9,6 +9,11 @@ use crate::core::permission::parse_list;
 use web_sys::{HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
+/// The OAuth client of `gcloud auth print-access-token` tokens.
+const GCLOUD_CLI_CLIENT: &str = "32555940559.apps.googleusercontent.com";
+/// The OAuth client (project prefix) of `gcloud auth application-default` tokens.
+const GCLOUD_ADC_CLIENT_PREFIX: &str = "764086051850-";
+
 /// Props of [`CheckForm`].
 #[derive(Properties, PartialEq)]
 pub struct FormProps {
@@ -62,16 +67,30 @@ fn identity_line(state: &State) -> Html {
                         .to_string()
                 })
                 .collect();
+            let minted_by = match id.client_id.as_deref() {
+                Some(GCLOUD_CLI_CLIENT) => " · gcloud CLI token",
+                Some(c) if c.starts_with(GCLOUD_ADC_CLIENT_PREFIX) => {
+                    " · gcloud application-default token"
+                }
+                _ => "",
+            };
             html! {
                 <p class="identity" data-testid="identity">
                     { "Account: " }<strong>{ id.display_name() }</strong>
-                    { format!(" · {expiry} · scopes: {}", scopes.join(", ")) }
+                    { format!("{minted_by} · {expiry} · scopes: {}", scopes.join(", ")) }
                 </p>
             }
         }
-        IdentityState::Failed(error) => html! {
-            <p class="identity error" data-testid="identity" role="alert">{ error.to_string() }</p>
-        },
+        IdentityState::Failed(error) => {
+            let after = if error.is_token_problem() {
+                ""
+            } else {
+                " Checks still run, but without knowing the account their results are not cached."
+            };
+            html! {
+                <p class="identity error" data-testid="identity" role="alert">{ format!("{error}{after}") }</p>
+            }
+        }
     }
 }
 
