@@ -488,14 +488,7 @@ mod tests {
             mode: Mode::SkyPilotDocs,
             ..Options::default()
         };
-        let objects = [
-            "storage.buckets.get",
-            "storage.objects.create",
-            "storage.objects.delete",
-            "storage.objects.get",
-            "storage.objects.list",
-            "storage.objects.update",
-        ];
+        let objects = BUCKET_LEVEL_PERMISSIONS;
         // No bucket given: the project-level misses are notes, not failures.
         let p = plan(PlanInput {
             options: docs,
