@@ -494,7 +494,7 @@ mod tests {
             options: docs,
             ..Default::default()
         });
-        let f = findings_except(&p, &objects);
+        let f = findings_except(&p, objects);
         let vs = verdicts(&p, &f);
         assert_eq!(status(&vs, Topic::Storage), Status::Ready);
         assert!(vs[1]
@@ -507,7 +507,7 @@ mod tests {
             bucket: Some(BucketName::parse("jobs-bucket").unwrap()),
             ..Default::default()
         });
-        let mut f = findings_except(&p, &objects);
+        let mut f = findings_except(&p, objects);
         for o in p.bucket_permissions() {
             f.bucket.insert(o, PermissionFinding::Held);
         }
