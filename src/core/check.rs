@@ -8,7 +8,7 @@ use super::http::{Request, Transport};
 use super::identity::Identity;
 use super::ordered;
 use super::permission::Permission;
-use super::plan::Plan;
+use super::plan::{Plan, Probe};
 use futures::future::join_all;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -86,6 +86,14 @@ impl Findings {
         out
     }
 
+    /// The answers from `probe`'s resource.
+    pub fn on(&self, probe: Probe) -> &BTreeMap<Permission, PermissionFinding> {
+        match probe {
+            Probe::Bucket => &self.bucket,
+            Probe::ServiceAccount => &self.service_account,
+        }
+    }
+
     /// Every request error, once each, said with where it happened (for the alerts).
     pub fn described_errors(&self, plan: &Plan) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
@@ -95,23 +103,23 @@ impl Findings {
             }
         };
         let places = [
-            (&self.project, format!("Project {}", plan.project)),
-            (
-                &self.bucket,
-                plan.bucket
-                    .as_ref()
-                    .map(|b| format!("Bucket {b}"))
-                    .unwrap_or_default(),
-            ),
+            (&self.project, Some(format!("project {}", plan.project))),
+            (&self.bucket, plan.probe_target(Probe::Bucket)),
             (
                 &self.service_account,
-                plan.service_account
-                    .as_ref()
-                    .map(|s| format!("Service account {s}"))
-                    .unwrap_or_default(),
+                plan.probe_target(Probe::ServiceAccount),
             ),
         ];
         for (map, place) in places {
+            let place = place.unwrap_or_default();
+            // "bucket b" → "Bucket b": the place starts the sentence.
+            let mut chars = place.chars();
+            let place: String = chars
+                .next()
+                .map(|c| c.to_ascii_uppercase())
+                .into_iter()
+                .chain(chars)
+                .collect();
             for finding in map.values() {
                 if let PermissionFinding::Error { error } = finding {
                     add(format!("{place}: {error}"));

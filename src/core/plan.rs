@@ -19,6 +19,26 @@ pub const BUCKET_LEVEL_PERMISSIONS: &[&str] = BUCKET_ACCESS.permissions;
 /// The permission often granted on one service account rather than the project.
 pub const ACT_AS: &str = "iam.serviceAccounts.actAs";
 
+/// A resource other than the project on which a permission is often granted instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Probe {
+    /// The named bucket (object permissions).
+    Bucket,
+    /// The named service account (`actAs`).
+    ServiceAccount,
+}
+
+/// Where `permission` is tested besides the project, if anywhere: the one place that says so.
+pub fn probe_of(permission: &str) -> Option<Probe> {
+    if BUCKET_LEVEL_PERMISSIONS.contains(&permission) {
+        Some(Probe::Bucket)
+    } else if permission == ACT_AS {
+        Some(Probe::ServiceAccount)
+    } else {
+        None
+    }
+}
+
 /// One group as planned: the catalogue group's facts with parsed permissions.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PlannedGroup {
@@ -182,26 +202,36 @@ impl Plan {
             .collect()
     }
 
-    /// The permissions tested on the bucket: the planned bucket-level ones.
-    pub fn bucket_permissions(&self) -> Vec<Permission> {
-        if self.bucket.is_none() {
+    /// The resource the user named for `probe`, in words (`bucket my-bucket`), if any.
+    pub fn probe_target(&self, probe: Probe) -> Option<String> {
+        match probe {
+            Probe::Bucket => self.bucket.as_ref().map(|b| format!("bucket {b}")),
+            Probe::ServiceAccount => self
+                .service_account
+                .as_ref()
+                .map(|s| format!("service account {s}")),
+        }
+    }
+
+    /// The planned permissions tested on `probe`'s resource; none when no resource is named.
+    pub fn probe_permissions(&self, probe: Probe) -> Vec<Permission> {
+        if self.probe_target(probe).is_none() {
             return Vec::new();
         }
         self.permissions()
             .into_iter()
-            .filter(|p| BUCKET_LEVEL_PERMISSIONS.contains(&p.as_str()))
+            .filter(|p| probe_of(p.as_str()) == Some(probe))
             .collect()
+    }
+
+    /// The permissions tested on the bucket: the planned bucket-level ones.
+    pub fn bucket_permissions(&self) -> Vec<Permission> {
+        self.probe_permissions(Probe::Bucket)
     }
 
     /// The permissions tested on the service account: `actAs` when planned.
     pub fn service_account_permissions(&self) -> Vec<Permission> {
-        if self.service_account.is_none() {
-            return Vec::new();
-        }
-        self.permissions()
-            .into_iter()
-            .filter(|p| p.as_str() == ACT_AS)
-            .collect()
+        self.probe_permissions(Probe::ServiceAccount)
     }
 
     /// Capabilities with at least one group, in display order.

@@ -12,7 +12,7 @@ use super::catalog::Capability;
 use super::check::{ApiFinding, Findings, PermissionFinding};
 use super::google_error::ApiError;
 use super::permission::Permission;
-use super::plan::{Plan, PlannedGroup, ACT_AS, BUCKET_LEVEL_PERMISSIONS};
+use super::plan::{probe_of, Plan, PlannedGroup, Probe};
 use serde::Serialize;
 
 /// A verdict's headline.
@@ -109,59 +109,41 @@ pub enum Effective {
 
 /// Merges what is known about `permission`.
 pub fn effective(plan: &Plan, findings: &Findings, permission: &Permission) -> Effective {
-    let from = |f: Option<&PermissionFinding>, on: &dyn Fn() -> String| match f {
+    let from = |f: Option<&PermissionFinding>, on: String| match f {
         Some(PermissionFinding::Held) => Effective::Held,
         Some(PermissionFinding::Missing) => Effective::Missing,
         Some(PermissionFinding::Untestable) => Effective::Untestable,
         Some(PermissionFinding::Error { error }) => Effective::Error {
             error: error.clone(),
-            on: on(),
+            on,
         },
         None => Effective::NotTested,
     };
-    let project = from(findings.project.get(permission), &|| {
-        format!("project {}", plan.project)
-    });
-    let (specific, given, unverified) = if BUCKET_LEVEL_PERMISSIONS.contains(&permission.as_str()) {
-        let on = || {
-            plan.bucket
-                .as_ref()
-                .map(|b| format!("bucket {b}"))
-                .unwrap_or_default()
-        };
-        (
-            from(findings.bucket.get(permission), &on),
-            plan.bucket.is_some(),
-            Effective::PerBucketUnverified,
-        )
-    } else if permission.as_str() == ACT_AS {
-        let on = || {
-            plan.service_account
-                .as_ref()
-                .map(|s| format!("service account {s}"))
-                .unwrap_or_default()
-        };
-        (
-            from(findings.service_account.get(permission), &on),
-            plan.service_account.is_some(),
-            Effective::OnServiceAccountUnverified,
-        )
-    } else {
+    let project = from(
+        findings.project.get(permission),
+        format!("project {}", plan.project),
+    );
+    let Some(probe) = probe_of(permission.as_str()) else {
         return project;
     };
     if project == Effective::Held {
         return Effective::Held;
     }
-    if given {
+    match plan.probe_target(probe) {
         // The resource's own answer includes what it inherits from the project.
-        return match specific {
+        Some(target) => match from(findings.on(probe).get(permission), target) {
             Effective::NotTested => project,
             answer => answer,
-        };
-    }
-    match project {
-        Effective::Missing | Effective::Untestable => unverified,
-        other => other,
+        },
+        None => match (project, probe) {
+            (Effective::Missing | Effective::Untestable, Probe::Bucket) => {
+                Effective::PerBucketUnverified
+            }
+            (Effective::Missing | Effective::Untestable, Probe::ServiceAccount) => {
+                Effective::OnServiceAccountUnverified
+            }
+            (other, _) => other,
+        },
     }
 }
 
@@ -378,7 +360,7 @@ mod tests {
     use crate::core::catalog::{Mode, Options};
     use crate::core::google_error::GoogleError;
     use crate::core::names::{BucketName, ProjectId, ServiceAccountEmail};
-    use crate::core::plan::PlanInput;
+    use crate::core::plan::{PlanInput, ACT_AS, BUCKET_LEVEL_PERMISSIONS};
 
     fn plan(input: PlanInput) -> Plan {
         Plan::build(ProjectId::parse("seed-project").unwrap(), &input)
