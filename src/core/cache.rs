@@ -10,7 +10,6 @@ use super::names::ProjectId;
 use super::ordered;
 use super::permission::Permission;
 use super::plan::Plan;
-use super::verdict::{verdicts, Verdict};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -186,16 +185,6 @@ impl CacheEntry {
             fingerprint: key.fingerprint.clone(),
             findings,
         })
-    }
-
-    /// The verdicts, recomputed from the findings with the current rules.
-    pub fn verdicts(&self, plan: &Plan) -> Vec<Verdict> {
-        verdicts(plan, &self.findings.to_findings())
-    }
-
-    /// Age in whole minutes at `now_ms`.
-    pub fn age_minutes(&self, now_ms: u64) -> u64 {
-        now_ms.saturating_sub(self.checked_at_ms) / 60_000
     }
 }
 

@@ -26,11 +26,6 @@ impl AppTransport {
             crate::core::demo::demo_world(),
         )))
     }
-
-    /// Whether this is the simulation.
-    pub fn is_demo(&self) -> bool {
-        matches!(self, AppTransport::Demo(_))
-    }
 }
 
 async fn fetch(request: Request) -> Result<Response, NetError> {

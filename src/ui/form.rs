@@ -4,7 +4,7 @@
 use super::state::{Action, Field, IdentityState, Run, State};
 use crate::core::catalog::{Mode, Options};
 use crate::core::demo;
-use crate::core::names::{BucketName, ProjectId, ServiceAccountEmail};
+use crate::core::names::{BucketName, NameError, ProjectId, ServiceAccountEmail};
 use crate::core::permission::parse_list;
 use web_sys::{HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
@@ -35,6 +35,14 @@ fn text_input(
 ) -> Callback<InputEvent> {
     let dispatch = dispatch.clone();
     Callback::from(move |e: InputEvent| dispatch.dispatch(Action::Edit(field(input_value(&e)))))
+}
+
+/// Why what was typed is refused; nothing while the field is empty.
+fn typed_error<T>(text: &str, parse: fn(&str) -> Result<T, NameError>) -> Option<String> {
+    if text.trim().is_empty() {
+        return None;
+    }
+    parse(text).err().map(|e| e.to_string())
 }
 
 /// A validation message under a field, when the text is non-empty and invalid.
@@ -169,27 +177,9 @@ pub fn CheckForm(props: &FormProps) -> Html {
         })
     };
 
-    let project_error = (!state.project.trim().is_empty())
-        .then(|| {
-            ProjectId::parse(&state.project)
-                .err()
-                .map(|e| e.to_string())
-        })
-        .flatten();
-    let bucket_error = (!state.bucket.trim().is_empty())
-        .then(|| {
-            BucketName::parse(&state.bucket)
-                .err()
-                .map(|e| e.to_string())
-        })
-        .flatten();
-    let account_error = (!state.service_account.trim().is_empty())
-        .then(|| {
-            ServiceAccountEmail::parse(&state.service_account)
-                .err()
-                .map(|e| e.to_string())
-        })
-        .flatten();
+    let project_error = typed_error(&state.project, ProjectId::parse);
+    let bucket_error = typed_error(&state.bucket, BucketName::parse);
+    let account_error = typed_error(&state.service_account, ServiceAccountEmail::parse);
     let suggested_account = ProjectId::parse(&state.project)
         .ok()
         .map(|p| ServiceAccountEmail::skypilot_default(&p).to_string())

@@ -43,6 +43,7 @@ fn token_blocker(state: &State) -> Option<String> {
 }
 
 /// Answers `plan` from the cache when it can, or else sends the check. `force` skips the cache.
+/// The caller has checked the token ([`token_blocker`]).
 fn begin_check(
     state: &State,
     dispatch: &UseReducerDispatcher<State>,
@@ -51,10 +52,6 @@ fn begin_check(
     plan: Rc<Plan>,
     force: bool,
 ) {
-    if let Some(message) = token_blocker(state) {
-        dispatch.dispatch(Action::Notice(message));
-        return;
-    }
     if !force {
         match &state.identity {
             IdentityState::Known(id) => {
@@ -159,7 +156,8 @@ pub fn App() -> Html {
         let token = state.token.clone();
         let generation = state.token_generation;
         let transport = (*transport).clone();
-        use_effect_with((generation, transport.is_demo()), move |_| {
+        // Entering or leaving demo mode always comes with a new token generation.
+        use_effect_with(generation, move |_| {
             if !token.is_empty() {
                 spawn_local(async move {
                     let result = check::lookup_identity(&transport, &token, now_ms()).await;
@@ -206,14 +204,18 @@ pub fn App() -> Html {
                 if let (Run::AwaitingIdentity { plan }, false) =
                     (run, *identity == IdentityState::Pending)
                 {
-                    begin_check(
-                        &snapshot,
-                        &dispatch,
-                        &store,
-                        &transport,
-                        plan.clone(),
-                        false,
-                    );
+                    // tokeninfo may have just said the token is dead.
+                    match token_blocker(&snapshot) {
+                        Some(message) => dispatch.dispatch(Action::Notice(message)),
+                        None => begin_check(
+                            &snapshot,
+                            &dispatch,
+                            &store,
+                            &transport,
+                            plan.clone(),
+                            false,
+                        ),
+                    }
                 }
             },
         );

@@ -243,13 +243,9 @@ fn download_report(outcome: &Outcome, email: Option<&str>) {
 #[component]
 pub fn Results(props: &ResultsProps) -> Html {
     let state = &props.state;
-    let email = match &state.identity {
-        IdentityState::Known(id) => id.email.clone(),
-        _ => None,
-    };
-    let account = match &state.identity {
-        IdentityState::Known(id) => id.display_name(),
-        _ => "this token's account".into(),
+    let (email, account) = match &state.identity {
+        IdentityState::Known(id) => (id.email.clone(), id.display_name()),
+        _ => (None, "this token's account".into()),
     };
     let busy = matches!(
         state.run,

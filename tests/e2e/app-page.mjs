@@ -164,8 +164,13 @@ export class AppPage {
 
   /** { compute, storage, managedJobs }: each "Ready" | "Not ready" | "Unknown" | null (absent). */
   async verdicts() {
+    return this.verdictsOf(CAPABILITIES);
+  }
+
+  /** The verdict texts of `topics`, keyed by topic (null = absent). */
+  async verdictsOf(topics) {
     const out = {};
-    for (const c of CAPABILITIES) out[c.key] = await this.textOfTestId(c.testid);
+    for (const c of topics) out[c.key] = await this.textOfTestId(c.testid);
     return out;
   }
 
@@ -181,9 +186,14 @@ export class AppPage {
   }
 
   async headingsInResults() {
-    const region = this.results();
+    return this.headingsOf(CAPABILITIES);
+  }
+
+  /** Which of `topics` have their heading in the results region, in that order. */
+  async headingsOf(topics) {
+    const region = this.resultsRegion();
     const found = [];
-    for (const c of CAPABILITIES) {
+    for (const c of topics) {
       if ((await region.getByRole('heading', { name: c.heading, exact: true }).count()) > 0) found.push(c.heading);
     }
     return found;
@@ -271,19 +281,12 @@ export class AppPage {
 
   /** Every verdict on screen, Custom included: { compute, storage, managedJobs, custom } (null = absent). */
   async allVerdicts() {
-    const out = {};
-    for (const c of ALL_TOPICS) out[c.key] = await this.textOfTestId(c.testid);
-    return out;
+    return this.verdictsOf(ALL_TOPICS);
   }
 
   /** Verdict headings in the results region, in the order of ALL_TOPICS. */
   async allHeadings() {
-    const region = this.resultsRegion();
-    const found = [];
-    for (const c of ALL_TOPICS) {
-      if ((await region.getByRole('heading', { name: c.heading, exact: true }).count()) > 0) found.push(c.heading);
-    }
-    return found;
+    return this.headingsOf(ALL_TOPICS);
   }
 
   /**
