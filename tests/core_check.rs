@@ -3,8 +3,10 @@
 
 use futures::executor::block_on;
 use gcp_preflight::core::catalog::{Mode, Options};
-use gcp_preflight::core::check::{self, ApiFinding, PermissionFinding};
-use gcp_preflight::core::demo::{self, SimulatedGoogle, World, DEMO_TOKEN_ALICE, DEMO_TOKEN_BOB};
+use gcp_preflight::core::check::{self, ApiFinding, PermissionFinding, TokenScope};
+use gcp_preflight::core::demo::{
+    self, Account, Failure, Resource, SimulatedGoogle, World, DEMO_TOKEN_ALICE, DEMO_TOKEN_BOB,
+};
 use gcp_preflight::core::google_error::ErrorKind;
 use gcp_preflight::core::names::{BucketName, ProjectId, ServiceAccountEmail};
 use gcp_preflight::core::permission::{parse_list, Permission};
@@ -30,13 +32,20 @@ fn perm(name: &str) -> Permission {
 fn seed_story_in_one_wave() {
     let google = SimulatedGoogle::new(demo::demo_world());
     let plan = plan(demo::DEMO_PROJECT_SEED, PlanInput::default());
-    let findings = block_on(check::run(&google, &plan, DEMO_TOKEN_ALICE));
+    let findings = block_on(check::run(
+        &google,
+        &plan,
+        DEMO_TOKEN_ALICE,
+        TokenScope::Full,
+    ));
     assert_eq!(
         google.request_count(),
-        2,
-        "one testIamPermissions batch + one batchGet"
+        plan.request_count(),
+        "one testIamPermissions batch, the service list, billing, and four first-launch look-ups"
     );
-    assert!(findings.is_complete());
+    assert_eq!(google.request_count(), 7);
+    assert!(google.sleeps.borrow().is_empty(), "no retries");
+    assert!(findings.is_complete(), "{:?}", findings.errors());
     let vs = verdicts(&plan, &findings);
     assert_eq!(status(&vs, Topic::Compute), Status::NotReady);
     assert_eq!(status(&vs, Topic::Storage), Status::Ready);
@@ -46,9 +55,14 @@ fn seed_story_in_one_wave() {
         missing,
         ["compute.firewalls.create", "compute.firewalls.delete"]
     );
+    // skypilot-v1 does not exist there yet, and Alice may create it and bind its roles.
+    let first = findings.first_launch.as_ref().unwrap();
+    assert_eq!(first.exists, Ok(false));
+    assert_eq!(first.act_as, None);
+    assert_eq!(status(&vs, Topic::FirstLaunch), Status::Ready);
 
     // Another account on the same project gets its own answer.
-    let findings = block_on(check::run(&google, &plan, DEMO_TOKEN_BOB));
+    let findings = block_on(check::run(&google, &plan, DEMO_TOKEN_BOB, TokenScope::Full));
     assert!(verdicts(&plan, &findings)
         .iter()
         .all(|v| v.status == Status::Ready));
@@ -65,7 +79,7 @@ fn identity_lookup() {
 }
 
 #[test]
-fn untestable_permission_is_set_aside_and_the_rest_answered() {
+fn names_not_valid_on_a_project_are_set_aside_and_fail_the_custom_list() {
     let google = SimulatedGoogle::new(demo::demo_world());
     let list = parse_list("resourcemanager.projects.create compute.instances.create billing.accounts.get storage.buckets.create");
     let input = PlanInput {
@@ -74,7 +88,12 @@ fn untestable_permission_is_set_aside_and_the_rest_answered() {
         ..Default::default()
     };
     let plan = plan(demo::DEMO_PROJECT_SEED, input);
-    let findings = block_on(check::run(&google, &plan, DEMO_TOKEN_ALICE));
+    let findings = block_on(check::run(
+        &google,
+        &plan,
+        DEMO_TOKEN_ALICE,
+        TokenScope::Full,
+    ));
     assert_eq!(
         google.request_count(),
         3,
@@ -82,33 +101,73 @@ fn untestable_permission_is_set_aside_and_the_rest_answered() {
     );
     assert_eq!(
         findings.project[&perm("resourcemanager.projects.create")],
-        PermissionFinding::Untestable
+        PermissionFinding::NotValid
     );
     assert_eq!(
         findings.project[&perm("billing.accounts.get")],
-        PermissionFinding::Untestable
+        PermissionFinding::NotValid
     );
     assert_eq!(
         findings.project[&perm("compute.instances.create")],
         PermissionFinding::Held
     );
     let vs = verdicts(&plan, &findings);
-    assert_eq!(status(&vs, Topic::Custom), Status::Ready);
+    assert_eq!(status(&vs, Topic::Custom), Status::NotReady);
+    let not_valid: Vec<&str> = vs[0].not_valid.iter().map(Permission::as_str).collect();
+    assert_eq!(
+        not_valid,
+        ["resourcemanager.projects.create", "billing.accounts.get"]
+    );
     assert!(findings.is_complete());
+}
+
+/// Review #5: a typo gets the same 400 as an organization permission, so it can never be held.
+#[test]
+fn a_typo_in_a_custom_list_is_not_ready() {
+    let google = SimulatedGoogle::new(demo::demo_world());
+    let input = PlanInput {
+        custom: parse_list("compute.instances.creat\ncompute.instances.create").permissions,
+        skip_skypilot: true,
+        ..Default::default()
+    };
+    let plan = plan(demo::DEMO_PROJECT_SEED, input);
+    let findings = block_on(check::run(
+        &google,
+        &plan,
+        DEMO_TOKEN_ALICE,
+        TokenScope::Full,
+    ));
+    assert_eq!(
+        findings.project[&perm("compute.instances.creat")],
+        PermissionFinding::NotValid
+    );
+    let vs = verdicts(&plan, &findings);
+    assert_eq!(vs.len(), 1);
+    assert_eq!(vs[0].status, Status::NotReady);
+    assert_eq!(vs[0].not_valid, [perm("compute.instances.creat")]);
+    assert!(vs[0].missing.is_empty());
 }
 
 #[test]
 fn large_custom_lists_batch_at_100() {
     for (n, requests) in [(250, 3), (1000, 10)] {
-        let google = SimulatedGoogle::new(demo::demo_world());
-        let text: String = (0..n).map(|i| format!("compute.things{i}.get\n")).collect();
+        let mut world = demo::demo_world();
+        let names: Vec<String> = (0..n).map(|i| format!("compute.things{i}.get")).collect();
+        world.extra_valid.extend(names.iter().cloned());
+        let google = SimulatedGoogle::new(world);
+        let text = names.join("\n");
         let input = PlanInput {
             custom: parse_list(&text).permissions,
             skip_skypilot: true,
             ..Default::default()
         };
         let plan = plan(demo::DEMO_PROJECT_SEED, input);
-        let findings = block_on(check::run(&google, &plan, DEMO_TOKEN_ALICE));
+        let findings = block_on(check::run(
+            &google,
+            &plan,
+            DEMO_TOKEN_ALICE,
+            TokenScope::Full,
+        ));
         assert_eq!(google.request_count(), requests, "{n} permissions");
         assert_eq!(findings.project.len(), n);
         assert!(findings
@@ -124,14 +183,24 @@ fn expired_token_is_an_error_not_a_verdict() {
     world.accounts[0].expired = true;
     let google = SimulatedGoogle::new(world);
     let plan = plan(demo::DEMO_PROJECT_SEED, PlanInput::default());
-    let findings = block_on(check::run(&google, &plan, DEMO_TOKEN_ALICE));
+    let findings = block_on(check::run(
+        &google,
+        &plan,
+        DEMO_TOKEN_ALICE,
+        TokenScope::Full,
+    ));
     assert!(!findings.is_complete());
     assert!(findings.errors().iter().all(|e| e.is_token_problem()));
     let vs = verdicts(&plan, &findings);
     assert!(vs
         .iter()
         .all(|v| v.status == Status::Unknown && v.missing.is_empty()));
-    assert!(vs[0].unknown_reasons[0].contains("expired"));
+    // "expired" alone would also match the invalid-token text: pin the expired one.
+    assert!(
+        vs[0].unknown_reasons[0].contains("The access token has expired."),
+        "{}",
+        vs[0].unknown_reasons[0]
+    );
 }
 
 #[test]
@@ -139,22 +208,30 @@ fn rate_limits_are_retried_with_backoff() {
     let google = SimulatedGoogle::new(demo::demo_world());
     google.rate_limit_next.set(2);
     let plan = plan(demo::DEMO_PROJECT_SEED, PlanInput::default());
-    let findings = block_on(check::run(&google, &plan, DEMO_TOKEN_ALICE));
+    let findings = block_on(check::run(
+        &google,
+        &plan,
+        DEMO_TOKEN_ALICE,
+        TokenScope::Full,
+    ));
     assert!(findings.is_complete());
-    assert_eq!(google.request_count(), 4);
+    assert_eq!(google.request_count(), 7 + 2);
     assert_eq!(google.sleeps.borrow().len(), 2);
 
     let google = SimulatedGoogle::new(demo::demo_world());
-    google.rate_limit_next.set(100);
-    let findings = block_on(check::run(&google, &plan, DEMO_TOKEN_ALICE));
-    assert_eq!(google.request_count(), 2 * check::MAX_ATTEMPTS as usize);
+    google.rate_limit_next.set(1000);
+    let findings = block_on(check::run(
+        &google,
+        &plan,
+        DEMO_TOKEN_ALICE,
+        TokenScope::Full,
+    ));
+    assert_eq!(google.request_count(), 7 * check::MAX_ATTEMPTS as usize);
     let mut sleeps = google.sleeps.borrow().clone();
     sleeps.sort();
-    assert_eq!(
-        sleeps,
-        [500, 500, 1000, 1000, 2000, 2000],
-        "doubling backoff per request"
-    );
+    sleeps.dedup();
+    assert_eq!(sleeps, [500, 1000, 2000], "doubling backoff per request");
+    assert_eq!(google.sleeps.borrow().len(), 7 * 3);
     assert!(findings
         .errors()
         .iter()
@@ -169,9 +246,14 @@ fn disabled_api_in_the_consumer_project_is_named() {
         .insert("cloudresourcemanager.googleapis.com".into());
     let google = SimulatedGoogle::new(world);
     let plan = plan(demo::DEMO_PROJECT_SEED, PlanInput::default());
-    let findings = block_on(check::run(&google, &plan, DEMO_TOKEN_ALICE));
+    let findings = block_on(check::run(
+        &google,
+        &plan,
+        DEMO_TOKEN_ALICE,
+        TokenScope::Full,
+    ));
     let errors = findings.errors();
-    assert_eq!(errors.len(), 1);
+    assert_eq!(errors.len(), 1, "{errors:?}");
     let Some(ErrorKind::ServiceDisabled {
         service, consumer, ..
     }) = errors[0].kind()
@@ -183,6 +265,9 @@ fn disabled_api_in_the_consumer_project_is_named() {
     let vs = verdicts(&plan, &findings);
     assert_eq!(status(&vs, Topic::Compute), Status::Unknown);
     assert!(vs[0].unknown_reasons[0].contains("764086051850"));
+    // Google's shared project cannot be changed by anyone: no enable command for it.
+    assert!(!vs[0].unknown_reasons[0].contains("gcloud services enable"));
+    assert!(vs[0].unknown_reasons[0].contains("set-quota-project"));
     // Service Usage itself still answered: the APIs are known.
     assert!(findings.apis.values().all(|a| *a == ApiFinding::On));
 }
@@ -191,11 +276,21 @@ fn disabled_api_in_the_consumer_project_is_named() {
 fn invisible_project_is_permission_denied() {
     let google = SimulatedGoogle::new(demo::demo_world());
     let plan = plan("someone-elses-project", PlanInput::default());
-    let findings = block_on(check::run(&google, &plan, DEMO_TOKEN_ALICE));
-    assert!(findings
-        .errors()
-        .iter()
-        .all(|e| e.kind() == Some(&ErrorKind::PermissionDenied)));
+    let findings = block_on(check::run(
+        &google,
+        &plan,
+        DEMO_TOKEN_ALICE,
+        TokenScope::Full,
+    ));
+    let errors = findings.errors();
+    assert!(!errors.is_empty());
+    assert!(
+        errors.iter().all(|e| matches!(
+            e.kind(),
+            Some(ErrorKind::PermissionDenied | ErrorKind::IamPermissionDenied { .. })
+        )),
+        "{errors:?}"
+    );
     assert!(verdicts(&plan, &findings)
         .iter()
         .all(|v| v.status == Status::Unknown));
@@ -208,7 +303,10 @@ fn apis_off_make_not_ready_unless_enable_is_held() {
     let google = SimulatedGoogle::new(world.clone());
     let plan = plan(demo::DEMO_PROJECT_SEED, PlanInput::default());
     // Bob holds serviceusage.services.enable: sky check would turn the API on.
-    let vs = verdicts(&plan, &block_on(check::run(&google, &plan, DEMO_TOKEN_BOB)));
+    let vs = verdicts(
+        &plan,
+        &block_on(check::run(&google, &plan, DEMO_TOKEN_BOB, TokenScope::Full)),
+    );
     assert_eq!(status(&vs, Topic::Compute), Status::Ready);
     assert!(vs[0]
         .notes
@@ -222,28 +320,20 @@ fn apis_off_make_not_ready_unless_enable_is_held() {
         .unwrap()
         .remove("serviceusage.services.enable");
     let google = SimulatedGoogle::new(world);
-    let vs = verdicts(&plan, &block_on(check::run(&google, &plan, DEMO_TOKEN_BOB)));
+    let vs = verdicts(
+        &plan,
+        &block_on(check::run(&google, &plan, DEMO_TOKEN_BOB, TokenScope::Full)),
+    );
     assert_eq!(status(&vs, Topic::Compute), Status::NotReady);
     assert!(vs[0]
         .apis_off
         .contains(&"compute.googleapis.com".to_string()));
 }
 
-fn owner_like_world() -> World {
-    let mut world = demo::demo_world();
-    let alice = world.accounts[0].sub.clone();
-    let grants = world.projects[1].grants.get_mut(&alice).unwrap();
-    grants.retain(|p| {
-        !(p.starts_with("storage.objects.")
-            || p == "storage.buckets.get"
-            || p == "iam.serviceAccounts.actAs")
-    });
-    world
-}
-
 #[test]
 fn owner_like_account_bucket_and_service_account_probes() {
-    let google = SimulatedGoogle::new(owner_like_world());
+    // On ml-team-demo Alice is Owner-like: no object permissions and no actAs at project level.
+    let google = SimulatedGoogle::new(demo::demo_world());
     let docs = Options {
         mode: Mode::SkyPilotDocs,
         ..Options::default()
@@ -259,7 +349,12 @@ fn owner_like_account_bucket_and_service_account_probes() {
     );
     let vs = verdicts(
         &bare,
-        &block_on(check::run(&google, &bare, DEMO_TOKEN_ALICE)),
+        &block_on(check::run(
+            &google,
+            &bare,
+            DEMO_TOKEN_ALICE,
+            TokenScope::Full,
+        )),
     );
     assert_eq!(status(&vs, Topic::Storage), Status::Ready);
     assert_eq!(status(&vs, Topic::Compute), Status::Ready);
@@ -279,8 +374,14 @@ fn owner_like_account_bucket_and_service_account_probes() {
     };
     let probed = plan(project, input.clone());
     let before = google.request_count();
-    let findings = block_on(check::run(&google, &probed, DEMO_TOKEN_ALICE));
-    assert_eq!(google.request_count() - before, 4);
+    let findings = block_on(check::run(
+        &google,
+        &probed,
+        DEMO_TOKEN_ALICE,
+        TokenScope::Full,
+    ));
+    assert_eq!(google.request_count() - before, probed.request_count());
+    assert_eq!(probed.request_count(), 7 + 2);
     assert_eq!(
         findings.bucket[&perm("storage.objects.create")],
         PermissionFinding::Held
@@ -292,9 +393,11 @@ fn owner_like_account_bucket_and_service_account_probes() {
     let vs = verdicts(&probed, &findings);
     assert!(
         vs.iter()
+            .filter(|v| v.topic != Topic::FirstLaunch)
             .all(|v| v.status == Status::Ready && v.notes.is_empty()),
         "{vs:?}"
     );
+    assert_eq!(status(&vs, Topic::FirstLaunch), Status::Ready);
     // A bucket that does not exist: storage is unknown, in words.
     let missing = plan(
         project,
@@ -305,7 +408,12 @@ fn owner_like_account_bucket_and_service_account_probes() {
     );
     let vs = verdicts(
         &missing,
-        &block_on(check::run(&google, &missing, DEMO_TOKEN_ALICE)),
+        &block_on(check::run(
+            &google,
+            &missing,
+            DEMO_TOKEN_ALICE,
+            TokenScope::Full,
+        )),
     );
     assert_eq!(status(&vs, Topic::Storage), Status::Unknown);
     assert!(vs[1].unknown_reasons[0].contains("bucket does not exist"));
@@ -316,7 +424,12 @@ fn report_of_the_seed_story() {
     use gcp_preflight::core::report;
     let google = SimulatedGoogle::new(demo::demo_world());
     let plan = plan(demo::DEMO_PROJECT_SEED, PlanInput::default());
-    let findings = block_on(check::run(&google, &plan, DEMO_TOKEN_ALICE));
+    let findings = block_on(check::run(
+        &google,
+        &plan,
+        DEMO_TOKEN_ALICE,
+        TokenScope::Full,
+    ));
     let report = report::build(
         &plan,
         &findings,
@@ -344,7 +457,8 @@ fn report_of_the_seed_story() {
         [
             ("compute", "not_ready"),
             ("storage", "ready"),
-            ("managed_jobs", "not_ready")
+            ("managed_jobs", "not_ready"),
+            ("first_launch", "ready")
         ]
     );
     assert_eq!(
@@ -370,7 +484,12 @@ fn errors_are_described_with_their_place() {
         ..Default::default()
     };
     let plan = plan(demo::DEMO_PROJECT_TEAM, input);
-    let findings = block_on(check::run(&google, &plan, DEMO_TOKEN_ALICE));
+    let findings = block_on(check::run(
+        &google,
+        &plan,
+        DEMO_TOKEN_ALICE,
+        TokenScope::Full,
+    ));
     let described = findings.described_errors(&plan);
     assert_eq!(described.len(), 1, "{described:?}");
     assert!(
@@ -378,4 +497,350 @@ fn errors_are_described_with_their_place() {
         "{}",
         described[0]
     );
+}
+
+/// SkyPilot's documented minimal role (step 3 plus the GCS step of its docs): no
+/// `serviceusage.services.get`, so `services:batchGet` would be refused. Read with
+/// `services.list`, the API state is known and the verdicts are real (review #1).
+fn minimal_role_world() -> World {
+    use gcp_preflight::core::catalog::{DOCS_GCS_STORAGE, DOCS_MINIMAL_BASE};
+    let mut world = demo::demo_world();
+    let carol = Account::new(
+        "e2e-fake-token-carol",
+        "100000000000000000003",
+        "carol@example.com",
+    );
+    let role: std::collections::BTreeSet<String> = DOCS_MINIMAL_BASE
+        .permissions
+        .iter()
+        .chain(DOCS_GCS_STORAGE.permissions)
+        .map(|p| p.to_string())
+        .collect();
+    assert!(!role.contains("serviceusage.services.get"));
+    let mut project = world.projects[0].clone();
+    project.id = "minimal-role-proj".into();
+    project.grants = [(carol.sub.clone(), role)].into();
+    world.projects.push(project);
+    world.accounts.push(carol);
+    world
+}
+
+#[test]
+fn the_documented_minimal_role_gets_real_verdicts() {
+    let google = SimulatedGoogle::new(minimal_role_world());
+    for mode in [Mode::SkyCheckParity, Mode::SkyPilotDocs] {
+        let input = PlanInput {
+            options: Options {
+                mode,
+                ..Options::default()
+            },
+            ..Default::default()
+        };
+        let plan = plan("minimal-role-proj", input);
+        let findings = block_on(check::run(
+            &google,
+            &plan,
+            "e2e-fake-token-carol",
+            TokenScope::Full,
+        ));
+        assert!(
+            findings.apis.values().all(|a| *a == ApiFinding::On),
+            "{:?}",
+            findings.apis
+        );
+        let vs = verdicts(&plan, &findings);
+        for topic in [Topic::Compute, Topic::Storage, Topic::ManagedJobs] {
+            assert_eq!(
+                status(&vs, topic),
+                Status::Ready,
+                "{mode:?} {topic:?}: {vs:?}"
+            );
+        }
+        // The role cannot create skypilot-v1: the first launch needs an admin (issue #7113).
+        let first = vs.iter().find(|v| v.topic == Topic::FirstLaunch).unwrap();
+        assert_eq!(first.status, Status::NotReady);
+        let missing: Vec<&str> = first.missing.iter().map(Permission::as_str).collect();
+        assert_eq!(
+            missing,
+            [
+                "iam.serviceAccounts.create",
+                "resourcemanager.projects.setIamPolicy"
+            ]
+        );
+    }
+}
+
+/// Review #2: a project Owner whose jobs.bucket lives in another team's project.
+#[test]
+fn a_bucket_in_another_project_is_not_storage_ready() {
+    let mut world = demo::demo_world();
+    world.buckets.push(Resource {
+        name: "other-team-bucket".into(),
+        project: "other-team-project".into(),
+        ..Resource::default()
+    });
+    let google = SimulatedGoogle::new(world);
+    // Bob holds everything on the seed project, Owner-like.
+    let input = PlanInput {
+        bucket: Some(BucketName::parse("gs://other-team-bucket/jobs").unwrap()),
+        ..Default::default()
+    };
+    let plan = plan(demo::DEMO_PROJECT_SEED, input);
+    let findings = block_on(check::run(&google, &plan, DEMO_TOKEN_BOB, TokenScope::Full));
+    assert!(findings
+        .bucket
+        .values()
+        .all(|f| *f == PermissionFinding::Missing));
+    let vs = verdicts(&plan, &findings);
+    assert_eq!(status(&vs, Topic::Compute), Status::Ready);
+    assert_eq!(status(&vs, Topic::Storage), Status::NotReady);
+    assert_eq!(status(&vs, Topic::ManagedJobs), Status::NotReady);
+}
+
+/// Review #3: a compute-only account runs managed jobs through the controller, unless its
+/// files must go through GCS.
+#[test]
+fn a_compute_only_account_runs_managed_jobs_without_a_bucket() {
+    let mut world = demo::demo_world();
+    let bob = world.accounts[1].sub.clone();
+    let grants = world.projects[0].grants.get_mut(&bob).unwrap();
+    grants.remove("storage.buckets.create");
+    grants.remove("storage.buckets.delete");
+    let google = SimulatedGoogle::new(world);
+    let bare = plan(demo::DEMO_PROJECT_SEED, PlanInput::default());
+    let vs = verdicts(
+        &bare,
+        &block_on(check::run(&google, &bare, DEMO_TOKEN_BOB, TokenScope::Full)),
+    );
+    assert_eq!(status(&vs, Topic::Compute), Status::Ready);
+    assert_eq!(status(&vs, Topic::Storage), Status::NotReady);
+    assert_eq!(status(&vs, Topic::ManagedJobs), Status::Ready);
+    let mounts = plan(
+        demo::DEMO_PROJECT_SEED,
+        PlanInput {
+            options: Options {
+                gcs_mounts: true,
+                ..Options::default()
+            },
+            ..Default::default()
+        },
+    );
+    let vs = verdicts(
+        &mounts,
+        &block_on(check::run(
+            &google,
+            &mounts,
+            DEMO_TOKEN_BOB,
+            TokenScope::Full,
+        )),
+    );
+    assert_eq!(status(&vs, Topic::ManagedJobs), Status::NotReady);
+}
+
+/// Review #4: billing and SkyPilot's grep decide whether an API that is off can be turned on.
+#[test]
+fn billing_and_the_grep_trap() {
+    let mut world = demo::demo_world();
+    world.projects[0].billing = false;
+    world.projects[0].enabled.remove("compute.googleapis.com");
+    let google = SimulatedGoogle::new(world.clone());
+    let plan = plan(demo::DEMO_PROJECT_SEED, PlanInput::default());
+    let findings = block_on(check::run(&google, &plan, DEMO_TOKEN_BOB, TokenScope::Full));
+    assert_eq!(findings.billing, Some(Ok(false)));
+    let vs = verdicts(&plan, &findings);
+    assert_eq!(status(&vs, Topic::Compute), Status::NotReady);
+    assert_eq!(vs[0].apis_off, ["compute.googleapis.com"]);
+    assert!(vs[0].blockers[0].starts_with("No billing account"));
+    // Billing on, storage off but bigquerystorage on: sky check never enables storage.
+    let mut world = demo::demo_world();
+    world.projects[0].enabled.remove("storage.googleapis.com");
+    world.projects[0]
+        .enabled
+        .insert("bigquerystorage.googleapis.com".into());
+    let google = SimulatedGoogle::new(world);
+    let findings = block_on(check::run(&google, &plan, DEMO_TOKEN_BOB, TokenScope::Full));
+    let vs = verdicts(&plan, &findings);
+    assert_eq!(status(&vs, Topic::Storage), Status::NotReady);
+    assert_eq!(status(&vs, Topic::Compute), Status::Ready);
+    // Without the trap, Bob (who holds .enable) stays Ready with a note.
+    let mut world = demo::demo_world();
+    world.projects[0].enabled.remove("storage.googleapis.com");
+    let google = SimulatedGoogle::new(world);
+    let vs = verdicts(
+        &plan,
+        &block_on(check::run(&google, &plan, DEMO_TOKEN_BOB, TokenScope::Full)),
+    );
+    assert_eq!(status(&vs, Topic::Storage), Status::Ready);
+    assert!(vs[1].notes[0].contains("`sky check gcp` will enable it"));
+}
+
+/// Item 7: `sky check` tests permissions with the ADC token and enables APIs with the gcloud
+/// CLI account; two tokens of two accounts give two sets of verdicts, and their differences.
+#[test]
+fn two_tokens_of_two_accounts() {
+    use gcp_preflight::core::verdict::differences;
+    let google = SimulatedGoogle::new(demo::demo_world());
+    let plan = plan(demo::DEMO_PROJECT_SEED, PlanInput::default());
+    let adc = verdicts(
+        &plan,
+        &block_on(check::run(
+            &google,
+            &plan,
+            DEMO_TOKEN_ALICE,
+            TokenScope::Full,
+        )),
+    );
+    let cli = verdicts(
+        &plan,
+        &block_on(check::run(&google, &plan, DEMO_TOKEN_BOB, TokenScope::Full)),
+    );
+    assert_eq!(
+        differences(&adc, &cli),
+        [
+            (Topic::Compute, Status::NotReady, Status::Ready),
+            (Topic::ManagedJobs, Status::NotReady, Status::Ready)
+        ]
+    );
+    assert!(differences(&adc, &adc).is_empty());
+}
+
+/// Review #9: a read-only token cannot call IAM, so nothing is sent there.
+#[test]
+fn a_read_only_token_sends_nothing_to_iam() {
+    let google = SimulatedGoogle::new(demo::demo_world());
+    let input = PlanInput {
+        service_account: Some(ServiceAccountEmail::skypilot_default(
+            &ProjectId::parse(demo::DEMO_PROJECT_TEAM).unwrap(),
+        )),
+        ..Default::default()
+    };
+    let plan = plan(demo::DEMO_PROJECT_TEAM, input);
+    let findings = block_on(check::run(
+        &google,
+        &plan,
+        DEMO_TOKEN_ALICE,
+        TokenScope::ReadOnly,
+    ));
+    assert!(google
+        .log
+        .borrow()
+        .iter()
+        .all(|l| !l.contains("iam.googleapis.com")));
+    assert!(!findings.is_complete());
+    let vs = verdicts(&plan, &findings);
+    let first = vs.iter().find(|v| v.topic == Topic::FirstLaunch).unwrap();
+    assert_eq!(first.status, Status::Unknown);
+    assert!(first.unknown_reasons[0].contains("read-only token"));
+    // The simulated Google refuses IAM to a read-only token, as Google does.
+    let mut world = demo::demo_world();
+    world.accounts[0].scopes = "https://www.googleapis.com/auth/cloud-platform.read-only".into();
+    let google = SimulatedGoogle::new(world);
+    let findings = block_on(check::run(
+        &google,
+        &plan,
+        DEMO_TOKEN_ALICE,
+        TokenScope::Full,
+    ));
+    assert!(findings
+        .errors()
+        .iter()
+        .any(|e| e.kind() == Some(&ErrorKind::ScopeInsufficient)));
+}
+
+/// A service account that does not exist is a 403 through `projects/-` (IAM reference).
+#[test]
+fn a_missing_service_account_is_a_403_not_a_verdict() {
+    let google = SimulatedGoogle::new(demo::demo_world());
+    let input = PlanInput {
+        service_account: Some(
+            ServiceAccountEmail::parse("ghost@skypilot-seed-demo.iam.gserviceaccount.com").unwrap(),
+        ),
+        ..Default::default()
+    };
+    let plan = plan(demo::DEMO_PROJECT_SEED, input);
+    let findings = block_on(check::run(
+        &google,
+        &plan,
+        DEMO_TOKEN_ALICE,
+        TokenScope::Full,
+    ));
+    let described = findings.described_errors(&plan);
+    assert_eq!(described.len(), 1, "{described:?}");
+    assert!(
+        described[0].starts_with("Service account ghost@"),
+        "{}",
+        described[0]
+    );
+    assert!(described[0].contains("lacks iam.serviceAccounts.getIamPolicy"));
+    let vs = verdicts(&plan, &findings);
+    assert_eq!(
+        status(&vs, Topic::Compute),
+        Status::NotReady,
+        "firewalls are still missing"
+    );
+    assert!(!vs[0].unknown_reasons.is_empty());
+}
+
+/// Legacy rate limits, a proxy's HTML 502 and a dropped connection are retried.
+#[test]
+fn harsh_failures_are_retried() {
+    let plan = plan(demo::DEMO_PROJECT_SEED, PlanInput::default());
+    for failures in [
+        vec![Failure::LegacyRateLimit, Failure::RateLimit],
+        vec![Failure::ProxyPage(502), Failure::ProxyPage(503)],
+        vec![Failure::Drop],
+    ] {
+        let google = SimulatedGoogle::new(demo::demo_world());
+        *google.fail_next.borrow_mut() = failures.clone();
+        let findings = block_on(check::run(
+            &google,
+            &plan,
+            DEMO_TOKEN_ALICE,
+            TokenScope::Full,
+        ));
+        assert!(
+            findings.is_complete(),
+            "{failures:?}: {:?}",
+            findings.errors()
+        );
+        assert_eq!(google.sleeps.borrow().len(), failures.len(), "{failures:?}");
+    }
+    // A connection dropped twice is an error (retried once only), never a verdict.
+    let google = SimulatedGoogle::new(demo::demo_world());
+    *google.fail_next.borrow_mut() = vec![Failure::Drop, Failure::Drop];
+    let findings = block_on(check::run(
+        &google,
+        &plan,
+        DEMO_TOKEN_ALICE,
+        TokenScope::Full,
+    ));
+    let errors = findings.errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(matches!(
+        errors[0],
+        gcp_preflight::core::google_error::ApiError::Network { .. }
+    ));
+}
+
+/// More than one page of enabled services is read to the end.
+#[test]
+fn services_are_read_across_pages() {
+    let mut world = demo::demo_world();
+    world.services_page_size = 1;
+    let google = SimulatedGoogle::new(world);
+    let plan = plan(demo::DEMO_PROJECT_SEED, PlanInput::default());
+    let findings = block_on(check::run(
+        &google,
+        &plan,
+        DEMO_TOKEN_ALICE,
+        TokenScope::Full,
+    ));
+    assert!(findings.apis.values().all(|a| *a == ApiFinding::On));
+    let pages = google
+        .log
+        .borrow()
+        .iter()
+        .filter(|l| l.contains("serviceusage"))
+        .count();
+    assert_eq!(pages, 4);
 }

@@ -5,8 +5,8 @@
 //! stable ID, the project and the plan fingerprint, so a switch of any of them is a miss. Only
 //! complete, error-free findings are written, and the token is never part of an entry.
 
-use super::check::{ApiFinding, Findings, PermissionFinding};
-use super::names::ProjectId;
+use super::check::{ApiFinding, Findings, FirstLaunchFindings, PermissionFinding};
+use super::names::{ProjectId, ServiceAccountEmail};
 use super::ordered;
 use super::permission::Permission;
 use super::plan::Plan;
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of the entry layout; entries of another version are dropped.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 /// Prefix of every key this app writes.
 pub const KEY_PREFIX: &str = "gcp-preflight/v1/";
 /// How long a result is trusted: IAM changes propagate in minutes, so minutes, not days.
@@ -62,8 +62,46 @@ pub enum StoredAnswer {
     Held,
     /// Missing.
     Missing,
+    /// Not a valid name on that resource.
+    NotValid,
     /// Untestable on that resource.
     Untestable,
+}
+
+impl StoredAnswer {
+    fn of(finding: &PermissionFinding) -> Option<Self> {
+        match finding {
+            PermissionFinding::Held => Some(StoredAnswer::Held),
+            PermissionFinding::Missing => Some(StoredAnswer::Missing),
+            PermissionFinding::NotValid => Some(StoredAnswer::NotValid),
+            PermissionFinding::Untestable => Some(StoredAnswer::Untestable),
+            PermissionFinding::Error { .. } => None,
+        }
+    }
+
+    fn finding(self) -> PermissionFinding {
+        match self {
+            StoredAnswer::Held => PermissionFinding::Held,
+            StoredAnswer::Missing => PermissionFinding::Missing,
+            StoredAnswer::NotValid => PermissionFinding::NotValid,
+            StoredAnswer::Untestable => PermissionFinding::Untestable,
+        }
+    }
+}
+
+/// [`FirstLaunchFindings`] without errors, as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredFirstLaunch {
+    /// The account looked up.
+    pub account: ServiceAccountEmail,
+    /// Whether it could be addressed.
+    pub exists: bool,
+    /// Its roles on the project.
+    pub roles: Vec<String>,
+    /// `actAs` on it, when it could be addressed.
+    pub act_as: Option<StoredAnswer>,
+    /// The project's VPC networks.
+    pub networks: Vec<String>,
 }
 
 /// [`Findings`] without errors, as stored; a result with an error cannot be expressed.
@@ -81,6 +119,15 @@ pub struct StoredFindings {
     pub service_account: Vec<(Permission, StoredAnswer)>,
     /// API states: `true` = on.
     pub apis: Vec<(String, bool)>,
+    /// SkyPilot's grep view of APIs that are off (see [`Findings::grep_matches`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grep_matches: Vec<(String, String)>,
+    /// Billing on or off, when looked up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing: Option<bool>,
+    /// The first launch's needs, when looked up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_launch: Option<StoredFirstLaunch>,
 }
 
 impl StoredFindings {
@@ -90,15 +137,7 @@ impl StoredFindings {
             map: &BTreeMap<Permission, PermissionFinding>,
         ) -> Option<Vec<(Permission, StoredAnswer)>> {
             map.iter()
-                .map(|(p, f)| {
-                    let answer = match f {
-                        PermissionFinding::Held => StoredAnswer::Held,
-                        PermissionFinding::Missing => StoredAnswer::Missing,
-                        PermissionFinding::Untestable => StoredAnswer::Untestable,
-                        PermissionFinding::Error { .. } => return None,
-                    };
-                    Some((p.clone(), answer))
-                })
+                .map(|(p, f)| Some((p.clone(), StoredAnswer::of(f)?)))
                 .collect()
         }
         let apis = findings
@@ -110,11 +149,36 @@ impl StoredFindings {
                 ApiFinding::Unknown { .. } => None,
             })
             .collect::<Option<Vec<_>>>()?;
+        let billing = match &findings.billing {
+            Some(Ok(on)) => Some(*on),
+            Some(Err(_)) => return None,
+            None => None,
+        };
+        let first_launch = match &findings.first_launch {
+            Some(f) => Some(StoredFirstLaunch {
+                account: f.account.clone(),
+                exists: *f.exists.as_ref().ok()?,
+                roles: f.roles.as_ref().ok()?.clone(),
+                act_as: match &f.act_as {
+                    Some(finding) => Some(StoredAnswer::of(finding)?),
+                    None => None,
+                },
+                networks: f.networks.as_ref().ok()?.clone(),
+            }),
+            None => None,
+        };
         Some(StoredFindings {
             project: answers(&findings.project)?,
             bucket: answers(&findings.bucket)?,
             service_account: answers(&findings.service_account)?,
             apis,
+            grep_matches: findings
+                .grep_matches
+                .iter()
+                .map(|(a, b)| (a.clone(), b.clone()))
+                .collect(),
+            billing,
+            first_launch,
         })
     }
 
@@ -123,14 +187,7 @@ impl StoredFindings {
         fn findings(
             pairs: &[(Permission, StoredAnswer)],
         ) -> BTreeMap<Permission, PermissionFinding> {
-            ordered(pairs.iter().map(|(p, a)| {
-                let finding = match a {
-                    StoredAnswer::Held => PermissionFinding::Held,
-                    StoredAnswer::Missing => PermissionFinding::Missing,
-                    StoredAnswer::Untestable => PermissionFinding::Untestable,
-                };
-                (p.clone(), finding)
-            }))
+            ordered(pairs.iter().map(|(p, a)| (p.clone(), a.finding())))
         }
         Findings {
             project: findings(&self.project),
@@ -140,6 +197,15 @@ impl StoredFindings {
                 let finding = if *on { ApiFinding::On } else { ApiFinding::Off };
                 (s.clone(), finding)
             })),
+            grep_matches: ordered(self.grep_matches.iter().cloned()),
+            billing: self.billing.map(Ok),
+            first_launch: self.first_launch.as_ref().map(|f| FirstLaunchFindings {
+                account: f.account.clone(),
+                exists: Ok(f.exists),
+                roles: Ok(f.roles.clone()),
+                act_as: f.act_as.map(StoredAnswer::finding),
+                networks: Ok(f.networks.clone()),
+            }),
         }
     }
 }

@@ -15,6 +15,9 @@ pub enum Capability {
     Compute,
     /// Cloud Storage buckets (file mounts, the managed-jobs bucket).
     Storage,
+    /// What the first launch in a project needs beyond `sky check` (its own verdict, not part
+    /// of the parity verdicts).
+    FirstLaunch,
     /// A user's own permission list.
     Custom,
 }
@@ -25,6 +28,7 @@ impl Capability {
         match self {
             Capability::Compute => "Compute",
             Capability::Storage => "Storage",
+            Capability::FirstLaunch => "First launch",
             Capability::Custom => "Custom",
         }
     }
@@ -306,19 +310,26 @@ pub const DOCS_FIREWALL_FOR_PORTS: Group = Group {
     permissions: &["compute.firewalls.create", "compute.firewalls.delete"],
 };
 
-/// First launch in a project: creating `skypilot-v1` and binding its roles (an admin's job).
+/// What the first launch in a project may need beyond `sky check`: creating `skypilot-v1` and
+/// binding its roles (`_configure_iam_role`), attaching it to VMs (`actAs`, which sky check
+/// skips), and creating `skypilot-vpc` with its firewall rules when no VPC exists
+/// (`get_usable_vpc_and_subnet` → `_create_vpcnet`, `_list_firewall_rules`). Which of these are
+/// really needed is decided from what the project already has (see `verdict::first_launch`).
 pub const FIRST_LAUNCH_ADMIN: Group = Group {
-    id: "first_launch_admin",
-    title: "First launch (admin): create the skypilot-v1 service account and bind its roles",
-    capability: Capability::Compute,
+    id: "first_launch",
+    title: "First launch: the skypilot-v1 service account, acting as it, and a usable VPC",
+    capability: Capability::FirstLaunch,
     source: Source::SkyIssue,
-    citation: "skypilot-org/skypilot sky/provision/gcp/config.py @ d512e731 (_configure_iam_role); names from issue #7113",
+    citation: "skypilot-org/skypilot sky/provision/gcp/config.py @ 00526108 (_configure_iam_role, get_usable_vpc_and_subnet); constants.py (actAs skipped by sky check); issues #7113, #1755",
     optional: true,
     permissions: &[
         "iam.serviceAccounts.create",
         "iam.serviceAccounts.get",
         "resourcemanager.projects.getIamPolicy",
         "resourcemanager.projects.setIamPolicy",
+        "iam.serviceAccounts.actAs",
+        "compute.networks.create",
+        "compute.firewalls.list",
     ],
 };
 
@@ -401,11 +412,9 @@ pub struct Options {
     pub clone_disk: bool,
     /// `sky launch --image-id`.
     pub custom_image: bool,
-    /// The first launch in this project creates `skypilot-v1`.
-    pub first_launch: bool,
-    /// Managed jobs keep their files in a GCS bucket (`jobs.bucket`, the default when GCS works);
-    /// off means `jobs.force_disable_cloud_bucket: true`.
-    pub jobs_bucket_on_gcs: bool,
+    /// Tasks mount or copy from GCS (`storage_mounts` / `gs://` file mounts): their files must go
+    /// through GCS, so managed jobs need storage too.
+    pub gcs_mounts: bool,
 }
 
 impl Default for Options {
@@ -418,8 +427,7 @@ impl Default for Options {
             tpus: false,
             clone_disk: false,
             custom_image: false,
-            first_launch: false,
-            jobs_bucket_on_gcs: true,
+            gcs_mounts: false,
         }
     }
 }
@@ -463,9 +471,6 @@ impl Options {
         }
         if self.custom_image {
             groups.push(&DOCS_CUSTOM_IMAGE);
-        }
-        if self.first_launch {
-            groups.push(&FIRST_LAUNCH_ADMIN);
         }
         groups
     }

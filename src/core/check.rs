@@ -1,14 +1,15 @@
 //! Runs a [`Plan`] over any [`Transport`]: every request in one parallel wave, transient errors
-//! retried with backoff, and a permission Google cannot test on the resource set aside so that it
-//! does not sink its batch.
+//! retried with backoff, and a permission Google refuses to test on the resource set aside so
+//! that it does not sink its batch.
 
-use super::endpoints::{self, ServiceState};
+use super::endpoints;
 use super::google_error::{ApiError, ErrorKind, GoogleError};
 use super::http::{Request, Transport};
 use super::identity::Identity;
+use super::names::ServiceAccountEmail;
 use super::ordered;
 use super::permission::Permission;
-use super::plan::{Plan, Probe};
+use super::plan::{Plan, Probe, ACT_AS};
 use futures::future::join_all;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -17,6 +18,8 @@ use std::collections::BTreeMap;
 pub const MAX_ATTEMPTS: u32 = 4;
 /// Wait before the first retry; doubled for each further one.
 pub const FIRST_BACKOFF_MS: u32 = 500;
+/// Most `services.list` pages read (200 services each): a bound, not an expectation.
+const MAX_SERVICE_PAGES: usize = 10;
 
 /// What one test said about one permission on one resource.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -26,7 +29,11 @@ pub enum PermissionFinding {
     Held,
     /// Google says the caller does not hold it.
     Missing,
-    /// Google cannot test it on this kind of resource (e.g. an organization-level permission).
+    /// Google refuses the name on this resource ("Permission X is not valid for this
+    /// resource."): misspelt, or it exists only on organizations, folders or billing accounts.
+    /// Either way it can never be held on the resource.
+    NotValid,
+    /// The resource's settings make it untestable there (uniform bucket-level access).
     Untestable,
     /// The request failed; nothing is known.
     Error {
@@ -50,6 +57,25 @@ pub enum ApiFinding {
     },
 }
 
+/// What was found about the first launch's needs beyond `sky check` (see
+/// [`crate::core::catalog::FIRST_LAUNCH_ADMIN`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FirstLaunchFindings {
+    /// `skypilot-v1@PROJECT.iam.gserviceaccount.com`.
+    pub account: ServiceAccountEmail,
+    /// `true`: it exists. `false`: Google answered 403/404, i.e. it does not exist *or* the
+    /// caller cannot see it (IAM answers both alike; the verdict tells them apart with the
+    /// project-level `iam.serviceAccounts.get` answer).
+    pub exists: Result<bool, ApiError>,
+    /// The roles bound to it on the project.
+    pub roles: Result<Vec<String>, ApiError>,
+    /// `actAs` tested on the account itself; `None` when the account could not be addressed
+    /// (missing or invisible), so that only the project-level answer applies.
+    pub act_as: Option<PermissionFinding>,
+    /// The project's VPC networks.
+    pub networks: Result<Vec<String>, ApiError>,
+}
+
 /// Everything one check found.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Findings {
@@ -61,24 +87,75 @@ pub struct Findings {
     pub service_account: BTreeMap<Permission, PermissionFinding>,
     /// API states by service name.
     pub apis: BTreeMap<String, ApiFinding>,
+    /// For a planned API that is off, an enabled service whose name contains it: SkyPilot's
+    /// `gcloud services list | grep NAME.googleapis.com` then thinks it is on and never enables
+    /// it (`bigquerystorage.googleapis.com` matches `storage.googleapis.com`).
+    pub grep_matches: BTreeMap<String, String>,
+    /// Whether the project has an open billing account (`None`: not looked up).
+    pub billing: Option<Result<bool, ApiError>>,
+    /// The first launch's needs (`None`: not looked up).
+    pub first_launch: Option<FirstLaunchFindings>,
+}
+
+/// Where a request went, for saying where an error happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Place {
+    Project,
+    Probe(Probe),
+    ApiStates,
+    Billing,
+    FirstLaunchAccount,
+    FirstLaunchPolicy,
+    FirstLaunchNetworks,
+}
+
+fn permission_errors(
+    map: &BTreeMap<Permission, PermissionFinding>,
+) -> impl Iterator<Item = &ApiError> {
+    map.values().filter_map(|f| match f {
+        PermissionFinding::Error { error } => Some(error),
+        _ => None,
+    })
 }
 
 impl Findings {
+    /// Every request error with where it went, in a stable order (duplicates kept).
+    fn located_errors(&self) -> Vec<(Place, &ApiError)> {
+        let mut out: Vec<(Place, &ApiError)> = Vec::new();
+        out.extend(permission_errors(&self.project).map(|e| (Place::Project, e)));
+        out.extend(permission_errors(&self.bucket).map(|e| (Place::Probe(Probe::Bucket), e)));
+        out.extend(
+            permission_errors(&self.service_account)
+                .map(|e| (Place::Probe(Probe::ServiceAccount), e)),
+        );
+        out.extend(self.apis.values().filter_map(|f| match f {
+            ApiFinding::Unknown { error } => Some((Place::ApiStates, error)),
+            _ => None,
+        }));
+        if let Some(Err(error)) = &self.billing {
+            out.push((Place::Billing, error));
+        }
+        if let Some(first) = &self.first_launch {
+            if let Err(error) = &first.exists {
+                out.push((Place::FirstLaunchAccount, error));
+            }
+            if let Some(PermissionFinding::Error { error }) = &first.act_as {
+                out.push((Place::FirstLaunchAccount, error));
+            }
+            if let Err(error) = &first.roles {
+                out.push((Place::FirstLaunchPolicy, error));
+            }
+            if let Err(error) = &first.networks {
+                out.push((Place::FirstLaunchNetworks, error));
+            }
+        }
+        out
+    }
+
     /// Every request error, once each, in a stable order.
     pub fn errors(&self) -> Vec<&ApiError> {
         let mut out: Vec<&ApiError> = Vec::new();
-        let permission_errors = [&self.project, &self.bucket, &self.service_account]
-            .into_iter()
-            .flat_map(|m| m.values())
-            .filter_map(|f| match f {
-                PermissionFinding::Error { error } => Some(error),
-                _ => None,
-            });
-        let api_errors = self.apis.values().filter_map(|f| match f {
-            ApiFinding::Unknown { error } => Some(error),
-            _ => None,
-        });
-        for error in permission_errors.chain(api_errors) {
+        for (_, error) in self.located_errors() {
             if !out.contains(&error) {
                 out.push(error);
             }
@@ -96,39 +173,35 @@ impl Findings {
 
     /// Every request error, once each, said with where it happened (for the alerts).
     pub fn described_errors(&self, plan: &Plan) -> Vec<String> {
+        let account = self
+            .first_launch
+            .as_ref()
+            .map(|f| f.account.to_string())
+            .unwrap_or_default();
         let mut out: Vec<String> = Vec::new();
-        let mut add = |text: String| {
+        for (place, error) in self.located_errors() {
+            let place = match place {
+                Place::Project => format!("Project {}", plan.project),
+                Place::Probe(probe) => {
+                    let target = plan.probe_target(probe).unwrap_or_default();
+                    // "bucket b" → "Bucket b": the place starts the sentence.
+                    let mut chars = target.chars();
+                    chars
+                        .next()
+                        .map(|c| c.to_ascii_uppercase())
+                        .into_iter()
+                        .chain(chars)
+                        .collect()
+                }
+                Place::ApiStates => "API states (Service Usage)".into(),
+                Place::Billing => "Billing (Cloud Billing)".into(),
+                Place::FirstLaunchAccount => format!("First launch, service account {account}"),
+                Place::FirstLaunchPolicy => "First launch, project IAM policy".into(),
+                Place::FirstLaunchNetworks => "First launch, VPC networks".into(),
+            };
+            let text = format!("{place}: {error}");
             if !out.contains(&text) {
                 out.push(text);
-            }
-        };
-        let places = [
-            (&self.project, Some(format!("project {}", plan.project))),
-            (&self.bucket, plan.probe_target(Probe::Bucket)),
-            (
-                &self.service_account,
-                plan.probe_target(Probe::ServiceAccount),
-            ),
-        ];
-        for (map, place) in places {
-            let place = place.unwrap_or_default();
-            // "bucket b" → "Bucket b": the place starts the sentence.
-            let mut chars = place.chars();
-            let place: String = chars
-                .next()
-                .map(|c| c.to_ascii_uppercase())
-                .into_iter()
-                .chain(chars)
-                .collect();
-            for finding in map.values() {
-                if let PermissionFinding::Error { error } = finding {
-                    add(format!("{place}: {error}"));
-                }
-            }
-        }
-        for finding in self.apis.values() {
-            if let ApiFinding::Unknown { error } = finding {
-                add(format!("API states (Service Usage): {error}"));
             }
         }
         out
@@ -140,25 +213,53 @@ impl Findings {
     }
 }
 
+/// What the token may call, as far as the app knows before sending anything.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TokenScope {
+    /// Full `cloud-platform` (or unknown: then Google's answer says).
+    #[default]
+    Full,
+    /// `cloud-platform.read-only` only: IAM's calls refuse it (their reference lists only the
+    /// `iam` and `cloud-platform` scopes), so they are not sent.
+    ReadOnly,
+}
+
+/// Why an IAM call was not sent with a read-only token.
+pub fn read_only_scope_error() -> ApiError {
+    ApiError::NotSent {
+        reason: "a read-only token (cloud-platform.read-only) cannot call IAM: service accounts need a token with the full cloud-platform scope, such as `gcloud auth application-default print-access-token`".into(),
+    }
+}
+
 /// Sends `request`, retrying rate limits and server errors with exponential backoff; returns the
 /// body of a 2xx answer or the parsed error.
+///
+/// A 502/503/504 is retried whatever its body (a proxy's HTML page included), and a request
+/// that got no answer at all is sent once more: proxies and flaky networks sit between the page
+/// and Google.
 pub async fn send<T: Transport>(transport: &T, request: Request) -> Result<String, ApiError> {
     let mut backoff = FIRST_BACKOFF_MS;
     let mut attempt = 1;
     loop {
-        let result = match transport.send(request.clone()).await {
-            Err(super::http::NetError::Network(detail)) => Err(ApiError::Network { detail }),
-            Ok(response) if (200..300).contains(&response.status) => Ok(response.body),
-            Ok(response) => Err(GoogleError::from_response(response.status, &response.body)),
-        };
-        match result {
-            Err(error) if error.is_transient() && attempt < MAX_ATTEMPTS => {
-                transport.sleep(backoff).await;
-                backoff *= 2;
-                attempt += 1;
+        let (result, retry_allowed) = match transport.send(request.clone()).await {
+            Err(super::http::NetError::Network(detail)) => {
+                (Err(ApiError::Network { detail }), attempt < 2)
             }
-            other => return other,
+            Ok(response) if (200..300).contains(&response.status) => (Ok(response.body), false),
+            Ok(response) => {
+                let error = GoogleError::from_response(response.status, &response.body);
+                let gateway = matches!(response.status, 502..=504);
+                let transient = gateway || error.is_transient();
+                (Err(error), transient)
+            }
+        };
+        if retry_allowed && attempt < MAX_ATTEMPTS {
+            transport.sleep(backoff).await;
+            backoff *= 2;
+            attempt += 1;
+            continue;
         }
+        return result;
     }
 }
 
@@ -173,7 +274,8 @@ pub async fn lookup_identity<T: Transport>(
 }
 
 /// Tests `permissions` with requests built by `make_request`; a permission Google names as not
-/// testable is marked so and the rest is sent again (at most once per permission).
+/// valid (or untestable) on the resource is marked so and the rest is sent again (at most once
+/// per permission).
 async fn test_permissions<T, F>(
     transport: &T,
     permissions: Vec<Permission>,
@@ -208,24 +310,23 @@ where
                 })),
             },
             Err(error) => {
-                // Google names what it cannot test here: set those aside, send the rest again.
-                let named: Vec<&str> = match error.kind() {
-                    Some(ErrorKind::PermissionNotTestable { permission }) => vec![permission],
-                    Some(ErrorKind::UniformBucketLevelAccess { permissions }) => {
-                        permissions.iter().map(String::as_str).collect()
+                // Google names what it refuses here: set those aside, send the rest again.
+                let (named, finding): (Vec<&str>, PermissionFinding) = match error.kind() {
+                    Some(ErrorKind::PermissionNotTestable { permission }) => {
+                        (vec![permission], PermissionFinding::NotValid)
                     }
-                    _ => Vec::new(),
+                    Some(ErrorKind::UniformBucketLevelAccess { permissions }) => (
+                        permissions.iter().map(String::as_str).collect(),
+                        PermissionFinding::Untestable,
+                    ),
+                    _ => (Vec::new(), PermissionFinding::Untestable),
                 };
                 let before = remaining.len();
-                let (untestable, rest): (Vec<_>, Vec<_>) = remaining
+                let (set_aside, rest): (Vec<_>, Vec<_>) = remaining
                     .drain(..)
                     .partition(|p| named.contains(&p.as_str()));
                 remaining = rest;
-                out.extend(
-                    untestable
-                        .into_iter()
-                        .map(|p| (p, PermissionFinding::Untestable)),
-                );
+                out.extend(set_aside.into_iter().map(|p| (p, finding.clone())));
                 if remaining.len() == before {
                     let error = PermissionFinding::Error { error };
                     out.extend(remaining.drain(..).map(|p| (p, error.clone())));
@@ -236,60 +337,166 @@ where
     out
 }
 
+/// Every enabled service of the project, all pages (what `gcloud services list` prints).
+async fn enabled_services<T: Transport>(
+    transport: &T,
+    plan: &Plan,
+    token: &str,
+) -> Result<Vec<String>, ApiError> {
+    let mut enabled = Vec::new();
+    let mut page: Option<String> = None;
+    for _ in 0..MAX_SERVICE_PAGES {
+        let request = endpoints::services_list(&plan.project, page.as_deref(), token);
+        let body = send(transport, request).await?;
+        let (names, next) = endpoints::parse_services_page(&body)?;
+        enabled.extend(names);
+        match next {
+            Some(next) => page = Some(next),
+            None => return Ok(enabled),
+        }
+    }
+    Err(ApiError::Malformed {
+        http_status: 200,
+        detail: format!("Service Usage kept paging after {MAX_SERVICE_PAGES} pages"),
+    })
+}
+
+/// The state of each planned API, and SkyPilot's grep view of those that are off.
 async fn lookup_apis<T: Transport>(
     transport: &T,
     plan: &Plan,
-    services: Vec<String>,
     token: &str,
-) -> Vec<(String, ApiFinding)> {
-    let names: Vec<&str> = services.iter().map(String::as_str).collect();
-    let request = endpoints::services_batch_get(&plan.project, &names, token);
-    let answer = send(transport, request)
-        .await
-        .and_then(|body| endpoints::parse_batch_get(&body));
-    match answer {
-        Ok(states) => services
-            .into_iter()
-            .map(|service| {
-                let finding = match states.iter().find(|(s, _)| *s == service) {
-                    Some((_, ServiceState::Enabled)) => ApiFinding::On,
-                    Some((_, ServiceState::Disabled)) => ApiFinding::Off,
-                    None => ApiFinding::Unknown {
-                        error: ApiError::Malformed {
-                            http_status: 200,
-                            detail: format!("Service Usage did not mention {service}"),
-                        },
-                    },
+) -> (BTreeMap<String, ApiFinding>, BTreeMap<String, String>) {
+    let mut apis = BTreeMap::new();
+    let mut grep_matches = BTreeMap::new();
+    if plan.apis.is_empty() {
+        return (apis, grep_matches);
+    }
+    match enabled_services(transport, plan, token).await {
+        Ok(enabled) => {
+            for api in &plan.apis {
+                let on = enabled.contains(&api.service);
+                if !on {
+                    // `grep storage.googleapis.com` matches `bigquerystorage.googleapis.com`.
+                    if let Some(other) = enabled.iter().find(|e| e.contains(&api.service)) {
+                        grep_matches.insert(api.service.clone(), other.clone());
+                    }
+                }
+                let finding = if on { ApiFinding::On } else { ApiFinding::Off };
+                apis.insert(api.service.clone(), finding);
+            }
+        }
+        Err(error) => {
+            for api in &plan.apis {
+                let finding = ApiFinding::Unknown {
+                    error: error.clone(),
                 };
-                (service, finding)
-            })
-            .collect(),
-        Err(error) => services
-            .into_iter()
-            .map(|s| {
-                (
-                    s,
-                    ApiFinding::Unknown {
-                        error: error.clone(),
-                    },
-                )
-            })
-            .collect(),
+                apis.insert(api.service.clone(), finding);
+            }
+        }
+    }
+    (apis, grep_matches)
+}
+
+/// Whether `error` is IAM's "does not exist or you cannot see it" for a service account.
+fn account_not_addressable(error: &ApiError) -> bool {
+    matches!(
+        error.kind(),
+        Some(
+            ErrorKind::PermissionDenied
+                | ErrorKind::IamPermissionDenied { .. }
+                | ErrorKind::NotFound
+        )
+    )
+}
+
+/// Looks up what the first launch needs beyond `sky check`, concurrently.
+async fn lookup_first_launch<T: Transport>(
+    transport: &T,
+    plan: &Plan,
+    account: &ServiceAccountEmail,
+    token: &str,
+    scope: TokenScope,
+) -> FirstLaunchFindings {
+    let exists = async {
+        if scope == TokenScope::ReadOnly {
+            return Err(read_only_scope_error());
+        }
+        match send(transport, endpoints::service_account_get(account, token)).await {
+            Ok(_) => Ok(true),
+            Err(error) if account_not_addressable(&error) => Ok(false),
+            Err(error) => Err(error),
+        }
+    };
+    let act_as = async {
+        if scope == TokenScope::ReadOnly {
+            return Some(PermissionFinding::Error {
+                error: read_only_scope_error(),
+            });
+        }
+        let act_as = Permission::parse(ACT_AS).ok()?;
+        let request = endpoints::service_account_test_permissions(
+            account,
+            std::slice::from_ref(&act_as),
+            token,
+        );
+        match send(transport, request).await {
+            Ok(body) => Some(match endpoints::parse_held_permissions(&body) {
+                Ok(held) if held.iter().any(|h| h == ACT_AS) => PermissionFinding::Held,
+                Ok(_) => PermissionFinding::Missing,
+                Err(error) => PermissionFinding::Error { error },
+            }),
+            Err(error) if account_not_addressable(&error) => None,
+            Err(error) => Some(PermissionFinding::Error { error }),
+        }
+    };
+    let member = format!("serviceAccount:{account}");
+    let roles = async {
+        let body = send(
+            transport,
+            endpoints::project_iam_policy(&plan.project, token),
+        )
+        .await?;
+        endpoints::parse_roles_of(&body, &member)
+    };
+    let networks = async {
+        let body = send(transport, endpoints::networks_list(&plan.project, token)).await?;
+        endpoints::parse_networks(&body)
+    };
+    let (exists, act_as, roles, networks) = futures::join!(exists, act_as, roles, networks);
+    FirstLaunchFindings {
+        account: account.clone(),
+        exists,
+        roles,
+        act_as,
+        networks,
     }
 }
 
 /// Runs every request of `plan` concurrently and gathers the findings.
-pub async fn run<T: Transport>(transport: &T, plan: &Plan, token: &str) -> Findings {
+pub async fn run<T: Transport>(
+    transport: &T,
+    plan: &Plan,
+    token: &str,
+    scope: TokenScope,
+) -> Findings {
     let project_tests = join_all(plan.batches().into_iter().map(|batch| {
         test_permissions(transport, batch, |perms| {
             endpoints::project_test_permissions(&plan.project, perms, token)
         })
     }));
-    let api_lookups = join_all(
-        plan.api_batches()
-            .into_iter()
-            .map(|services| lookup_apis(transport, plan, services, token)),
-    );
+    let api_lookups = lookup_apis(transport, plan, token);
+    let billing = async {
+        if !plan.reads_billing() {
+            return None;
+        }
+        Some(
+            match send(transport, endpoints::billing_info(&plan.project, token)).await {
+                Ok(body) => endpoints::parse_billing_info(&body),
+                Err(error) => Err(error),
+            },
+        )
+    };
     let bucket_test = async {
         match &plan.bucket {
             Some(bucket) => {
@@ -303,6 +510,14 @@ pub async fn run<T: Transport>(transport: &T, plan: &Plan, token: &str) -> Findi
     };
     let account_test = async {
         match &plan.service_account {
+            Some(_) if scope == TokenScope::ReadOnly => plan
+                .service_account_permissions()
+                .into_iter()
+                .map(|p| {
+                    let error = read_only_scope_error();
+                    (p, PermissionFinding::Error { error })
+                })
+                .collect(),
             Some(account) => {
                 test_permissions(transport, plan.service_account_permissions(), |perms| {
                     endpoints::service_account_test_permissions(account, perms, token)
@@ -312,13 +527,30 @@ pub async fn run<T: Transport>(transport: &T, plan: &Plan, token: &str) -> Findi
             None => Vec::new(),
         }
     };
-    let (project, apis, bucket, service_account) =
-        futures::join!(project_tests, api_lookups, bucket_test, account_test);
+    let first_launch = async {
+        match &plan.first_launch_account {
+            Some(account) => {
+                Some(lookup_first_launch(transport, plan, account, token, scope).await)
+            }
+            None => None,
+        }
+    };
+    let (project, (apis, grep_matches), billing, bucket, service_account, first_launch) = futures::join!(
+        project_tests,
+        api_lookups,
+        billing,
+        bucket_test,
+        account_test,
+        first_launch
+    );
     Findings {
         project: ordered(project.into_iter().flatten()),
-        apis: ordered(apis.into_iter().flatten()),
+        apis,
+        grep_matches,
+        billing,
         bucket: ordered(bucket),
         service_account: ordered(service_account),
+        first_launch,
     }
 }
 

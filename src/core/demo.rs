@@ -1,10 +1,20 @@
 //! A simulated Google that follows Google's documented behaviour, for demo mode and tests.
 //!
-//! It answers the same requests the real APIs do, with the same shapes: `{}` when nothing is
-//! held, 400 "Permission X is not valid for this resource." for an untestable permission (one
-//! named per error), 400 for more than 100 permissions, 403 for a project the caller cannot
-//! see, 401 for a bad or expired token, SERVICE_DISABLED bodies for an API turned off in the
-//! consumer project, and 429 on demand.
+//! It answers the same requests the real APIs do, with the same shapes, and is as strict as
+//! Google's references say Google is (each rule cites its source where it is written):
+//! - `{}` when nothing is held; 400 "Permission X is not valid for this resource." for any name
+//!   it does not know as project-testable — a typo as much as an organization permission (one
+//!   named per error; GCP-API.md §1.5, samples/error_crm_invalid_permission.txt); 400 for more
+//!   than 100 permissions; 403 for a project the caller cannot see;
+//! - a bucket's or service account's answers come from its own grants and its *own* project's;
+//!   a missing service account is a 403 through `projects/-` (IAM reference, BROWSER-FACTS
+//!   flag 4); IAM calls need the full `cloud-platform` scope (BROWSER-FACTS flag 1);
+//! - Service Usage `services.list` needs `serviceusage.services.list` (its reference);
+//!   Cloud Billing `getBillingInfo` needs `resourcemanager.projects.get` (its reference);
+//! - 401 for a bad or expired token with Google's ErrorInfo, SERVICE_DISABLED bodies for an API
+//!   turned off in the consumer project, tokeninfo without `sub`/`email` when the email scope is
+//!   missing (samples/tokeninfo_no_email_scope.txt);
+//! - on demand: 429, legacy 403 `rateLimitExceeded`, a proxy's HTML 502, a dropped connection.
 
 use super::catalog::ALL_GROUPS;
 use super::http::{Auth, Method, NetError, Request, Response, Transport};
@@ -27,6 +37,38 @@ pub struct Account {
     pub email: String,
     /// Whether its token has expired.
     pub expired: bool,
+    /// The OAuth client that minted the token (tokeninfo `azp`).
+    pub client_id: String,
+    /// Its scopes, space-separated, as tokeninfo says them.
+    pub scopes: String,
+}
+
+/// tokeninfo `azp` of `gcloud auth print-access-token` tokens.
+pub const GCLOUD_CLI_CLIENT: &str = "32555940559.apps.googleusercontent.com";
+/// tokeninfo `azp` of `gcloud auth application-default print-access-token` tokens.
+pub const GCLOUD_ADC_CLIENT: &str =
+    "764086051850-6qr4p6gpi6hn506pt8ejuq83di341hur.apps.googleusercontent.com";
+/// The scopes gcloud asks for.
+pub const GCLOUD_SCOPES: &str = "openid https://www.googleapis.com/auth/userinfo.email https://www.googleapis.com/auth/cloud-platform";
+const EMAIL_SCOPE: &str = "https://www.googleapis.com/auth/userinfo.email";
+const FULL_SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
+
+impl Account {
+    /// An account with a live gcloud application-default token.
+    pub fn new(token: &str, sub: &str, email: &str) -> Self {
+        Account {
+            token: token.into(),
+            sub: sub.into(),
+            email: email.into(),
+            expired: false,
+            client_id: GCLOUD_ADC_CLIENT.into(),
+            scopes: GCLOUD_SCOPES.into(),
+        }
+    }
+
+    fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.split_whitespace().any(|s| s == scope)
+    }
 }
 
 /// Permissions held, by account `sub` (a short list: the demo has two accounts).
@@ -65,6 +107,12 @@ pub struct Project {
     pub grants: Grants,
     /// Enabled services.
     pub enabled: BTreeSet<String>,
+    /// Whether an open billing account is linked.
+    pub billing: bool,
+    /// IAM policy bindings: `(role, members)`.
+    pub bindings: Vec<(String, Vec<String>)>,
+    /// VPC network names.
+    pub networks: Vec<String>,
 }
 
 /// A bucket or service account: permissions held on it, by account `sub`.
@@ -72,6 +120,8 @@ pub struct Project {
 pub struct Resource {
     /// Bucket name or service-account email.
     pub name: String,
+    /// The project it lives in: its grants reach the resource.
+    pub project: String,
     /// Permissions held, by account `sub`.
     pub grants: Grants,
     /// A bucket with uniform bucket-level access: object IAM permissions cannot be tested.
@@ -101,6 +151,23 @@ pub struct World {
     pub service_accounts: Vec<Resource>,
     /// Services turned off in the consumer project (every call to them fails).
     pub consumer_disabled: BTreeSet<String>,
+    /// Extra names accepted as project-testable, beyond the catalogue's.
+    pub extra_valid: BTreeSet<String>,
+    /// Services per `services.list` page (Google's largest is 200); 0 means 200.
+    pub services_page_size: usize,
+}
+
+/// A failure the simulation produces on demand, for the next request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// 429 RESOURCE_EXHAUSTED with ErrorInfo RATE_LIMIT_EXCEEDED.
+    RateLimit,
+    /// The legacy 403 with `errors[].reason` `rateLimitExceeded` (GCP-API.md §7).
+    LegacyRateLimit,
+    /// A proxy's HTML page with this 5xx status.
+    ProxyPage(u16),
+    /// No answer at all.
+    Drop,
 }
 
 /// A simulated Google: a [`Transport`] that answers from a [`World`].
@@ -112,13 +179,17 @@ pub struct SimulatedGoogle {
     pub log: RefCell<Vec<String>>,
     /// The next this-many requests get 429.
     pub rate_limit_next: Cell<u32>,
+    /// Failures for the next requests, first first.
+    pub fail_next: RefCell<Vec<Failure>>,
     /// Sleeps asked for (retries), in ms.
     pub sleeps: RefCell<Vec<u32>>,
 }
 
-/// Permissions that cannot be tested on a project: organization, folder and billing ones.
-fn untestable_on_project(permission: &str) -> bool {
-    [
+/// Whether Resource Manager accepts `permission` on a project: every catalogue name and the
+/// world's extras, never organization, folder or billing ones. Anything else — a typo as much —
+/// gets Google's 400 (GCP-API.md §1.5).
+fn valid_on_project(world: &World, permission: &str) -> bool {
+    let organization_level = [
         "billing.",
         "resourcemanager.organizations.",
         "resourcemanager.folders.",
@@ -128,7 +199,13 @@ fn untestable_on_project(permission: &str) -> bool {
         || matches!(
             permission,
             "resourcemanager.projects.create" | "resourcemanager.projects.list"
-        )
+        );
+    !organization_level
+        && (world.extra_valid.contains(permission)
+            || ALL_GROUPS
+                .iter()
+                .any(|g| g.permissions.contains(&permission))
+            || permission == "serviceusage.services.get")
 }
 
 fn response(status: u16, body: &impl Serialize) -> Response {
@@ -243,15 +320,19 @@ fn legacy_error(code: u16, reason: &str, message: &str) -> Response {
     )
 }
 
+/// tokeninfo's answer: `sub`, `email` and `email_verified` only with the email scope.
 #[derive(Serialize)]
 struct TokenInfoOut<'a> {
     azp: &'a str,
     aud: &'a str,
-    sub: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub: Option<&'a str>,
     scope: &'a str,
     expires_in: &'a str,
-    email: &'a str,
-    email_verified: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email_verified: Option<&'a str>,
     access_type: &'a str,
 }
 
@@ -261,15 +342,57 @@ struct OAuthErrorOut {
     error_description: &'static str,
 }
 
+/// One `services.list` page (Google leaves out an empty list and the last page's token).
 #[derive(Serialize)]
 struct ServicesOut {
-    services: Vec<ServiceOut>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    services: Vec<NameOut>,
+    #[serde(rename = "nextPageToken", skip_serializing_if = "Option::is_none")]
+    next_page_token: Option<String>,
 }
 
 #[derive(Serialize)]
-struct ServiceOut {
+struct NameOut {
     name: String,
-    state: &'static str,
+}
+
+/// `getBillingInfo` (proto3 JSON leaves out `false` and empty strings).
+#[derive(Serialize)]
+struct BillingOut<'a> {
+    name: String,
+    #[serde(rename = "projectId")]
+    project_id: &'a str,
+    #[serde(rename = "billingAccountName", skip_serializing_if = "Option::is_none")]
+    billing_account_name: Option<&'static str>,
+    #[serde(rename = "billingEnabled", skip_serializing_if = "std::ops::Not::not")]
+    billing_enabled: bool,
+}
+
+#[derive(Serialize)]
+struct PolicyOut<'a> {
+    version: u8,
+    etag: &'static str,
+    bindings: Vec<BindingOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct BindingOut<'a> {
+    role: &'a str,
+    members: &'a [String],
+}
+
+#[derive(Serialize)]
+struct NetworksOut {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    items: Vec<NameOut>,
+}
+
+#[derive(Serialize)]
+struct ServiceAccountOut<'a> {
+    name: String,
+    #[serde(rename = "projectId")]
+    project_id: &'a str,
+    email: &'a str,
 }
 
 /// A `testIamPermissions` answer: Google omits `permissions` when none is held.
@@ -279,6 +402,25 @@ struct HeldOut<'a> {
     kind: Option<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     permissions: Vec<&'a String>,
+}
+
+/// 403 `IAM_PERMISSION_DENIED` naming `permission`, as Service Usage and IAM answer it.
+fn iam_denied(domain: &str, permission: &str, resource: &str) -> Response {
+    let metadata = vec![("permission", permission.to_owned())];
+    status_error(
+        403,
+        "PERMISSION_DENIED",
+        format!("Permission '{permission}' denied on resource '{resource}' (or it may not exist)."),
+        vec![error_info("IAM_PERMISSION_DENIED", domain, metadata)],
+    )
+}
+
+fn caller_denied() -> Response {
+    google_error(
+        403,
+        "PERMISSION_DENIED",
+        "The caller does not have permission",
+    )
 }
 
 impl SimulatedGoogle {
@@ -297,6 +439,66 @@ impl SimulatedGoogle {
 
     fn account_by_token(&self, token: &str) -> Option<&Account> {
         self.world.accounts.iter().find(|a| a.token == token)
+    }
+
+    fn project(&self, id: &str) -> Option<&Project> {
+        self.world.projects.iter().find(|p| p.id == id)
+    }
+
+    /// What `sub` holds on project `id` (`None`: it cannot see the project).
+    fn grants_on(&self, id: &str, sub: &str) -> Option<&BTreeSet<String>> {
+        self.project(id).and_then(|p| p.grants.get(sub))
+    }
+
+    fn holds(&self, id: &str, sub: &str, permission: &str) -> bool {
+        self.grants_on(id, sub)
+            .is_some_and(|g| g.contains(permission))
+    }
+
+    /// Answers one request, or drops it.
+    pub fn answer(&self, request: &Request) -> Result<Response, NetError> {
+        let next = {
+            let mut queue = self.fail_next.borrow_mut();
+            (!queue.is_empty()).then(|| queue.remove(0))
+        };
+        match next {
+            Some(Failure::Drop) => {
+                self.log.borrow_mut().push(format!(
+                    "{} {} (dropped)",
+                    request.method.as_str(),
+                    request.url
+                ));
+                Err(NetError::Network("connection closed".into()))
+            }
+            Some(Failure::ProxyPage(status)) => {
+                self.log.borrow_mut().push(format!(
+                    "{} {} ({status})",
+                    request.method.as_str(),
+                    request.url
+                ));
+                Ok(Response {
+                    status,
+                    body: "<html><head><title>502 Bad Gateway</title></head><body>Bad Gateway</body></html>".into(),
+                })
+            }
+            Some(Failure::LegacyRateLimit) => {
+                self.log.borrow_mut().push(format!(
+                    "{} {} (403 rateLimitExceeded)",
+                    request.method.as_str(),
+                    request.url
+                ));
+                Ok(legacy_error(
+                    403,
+                    "rateLimitExceeded",
+                    "Rate Limit Exceeded",
+                ))
+            }
+            Some(Failure::RateLimit) => {
+                self.rate_limit_next.set(self.rate_limit_next.get() + 1);
+                Ok(self.handle(request))
+            }
+            None => Ok(self.handle(request)),
+        }
     }
 
     /// Answers one request.
@@ -341,8 +543,14 @@ impl SimulatedGoogle {
                     )
                 }
                 Some(a) => a,
+                // samples/error_401_access_token_type_unsupported_crm.json
                 None => {
-                    return google_error(401, "UNAUTHENTICATED", "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.")
+                    return status_error(
+                        401,
+                        "UNAUTHENTICATED",
+                        "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.".into(),
+                        vec![error_info("ACCESS_TOKEN_TYPE_UNSUPPORTED", "googleapis.com", vec![("service", service.clone())])],
+                    )
                 }
             },
             Auth::None => {
@@ -350,28 +558,23 @@ impl SimulatedGoogle {
             }
         };
         if self.world.consumer_disabled.contains(&service) {
-            let url = format!("https://console.developers.google.com/apis/api/{service}/overview?project={GCLOUD_CONSUMER}");
+            return service_disabled(&service, GCLOUD_CONSUMER);
+        }
+        // IAM's methods list only the `iam` and `cloud-platform` scopes (BROWSER-FACTS flag 1).
+        if service == "iam.googleapis.com" && !account.has_scope(FULL_SCOPE) {
             let metadata = vec![
-                ("consumer", format!("projects/{GCLOUD_CONSUMER}")),
+                ("method", "google.iam.admin.v1.IAM".to_owned()),
                 ("service", service.clone()),
-                ("containerInfo", GCLOUD_CONSUMER.to_owned()),
-                ("activationUrl", url.clone()),
             ];
-            let help = DetailOut {
-                type_url: "type.googleapis.com/google.rpc.Help",
-                reason: None,
-                domain: None,
-                metadata: Vec::new(),
-                links: vec![LinkOut {
-                    description: "Google developers console API activation",
-                    url: url.clone(),
-                }],
-            };
             return status_error(
                 403,
                 "PERMISSION_DENIED",
-                format!("{service} has not been used in project {GCLOUD_CONSUMER} before or it is disabled. Enable it by visiting {url} then retry."),
-                vec![error_info("SERVICE_DISABLED", "googleapis.com", metadata), help],
+                "Request had insufficient authentication scopes.".into(),
+                vec![error_info(
+                    "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
+                    "googleapis.com",
+                    metadata,
+                )],
             );
         }
         let asked: Vec<String> = request
@@ -380,37 +583,99 @@ impl SimulatedGoogle {
             .and_then(|b| serde_json::from_str::<AskedBody>(&b.text).ok())
             .map(|b| b.permissions)
             .unwrap_or_default();
+        let sub = account.sub.as_str();
         match (host, request.method) {
             ("cloudresourcemanager.googleapis.com", Method::Post) => {
-                let Some(id) = path
-                    .strip_prefix("v1/projects/")
-                    .and_then(|p| p.strip_suffix(":testIamPermissions"))
-                else {
-                    return google_error(404, "NOT_FOUND", "Unknown method");
-                };
-                self.test_project(account, id, &asked)
+                let rest = path.strip_prefix("v1/projects/").unwrap_or("");
+                if let Some(id) = rest.strip_suffix(":testIamPermissions") {
+                    self.test_project(sub, id, &asked)
+                } else if let Some(id) = rest.strip_suffix(":getIamPolicy") {
+                    self.iam_policy(sub, id)
+                } else {
+                    google_error(404, "NOT_FOUND", "Unknown method")
+                }
             }
-            ("serviceusage.googleapis.com", Method::Get) => self.batch_get(account, &path, &query),
+            ("serviceusage.googleapis.com", Method::Get) => self.services_list(sub, &path, &query),
+            ("cloudbilling.googleapis.com", Method::Get) => {
+                let id = path
+                    .strip_prefix("v1/projects/")
+                    .and_then(|p| p.strip_suffix("/billingInfo"))
+                    .unwrap_or("");
+                match self.project(id) {
+                    Some(project) if self.holds(id, sub, "resourcemanager.projects.get") => {
+                        response(
+                            200,
+                            &BillingOut {
+                                name: format!("projects/{id}/billingInfo"),
+                                project_id: &project.id,
+                                billing_account_name: project
+                                    .billing
+                                    .then_some("billingAccounts/012345-567890-ABCDEF"),
+                                billing_enabled: project.billing,
+                            },
+                        )
+                    }
+                    _ => caller_denied(),
+                }
+            }
+            ("compute.googleapis.com", Method::Get) => {
+                let id = path
+                    .strip_prefix("compute/v1/projects/")
+                    .and_then(|p| p.strip_suffix("/global/networks"))
+                    .unwrap_or("");
+                self.networks(sub, id)
+            }
             ("storage.googleapis.com", Method::Get) => {
                 let asked: Vec<String> = query
                     .iter()
                     .filter(|(k, _)| k == "permissions")
                     .map(|(_, v)| v.clone())
                     .collect();
-                self.test_bucket(account, &path, &asked)
+                self.test_bucket(sub, &path, &asked)
             }
-            ("iam.googleapis.com", Method::Post) => {
-                let email = path
+            ("iam.googleapis.com", method) => {
+                let rest = path
                     .strip_prefix("v1/projects/-/serviceAccounts/")
-                    .and_then(|p| p.strip_suffix(":testIamPermissions"))
                     .unwrap_or("");
-                match self.world.service_accounts.iter().find(|s| s.name == email) {
-                    Some(sa) => held_answer(sa.grants.get(&account.sub), &asked, None),
-                    None => google_error(
-                        404,
-                        "NOT_FOUND",
-                        &format!("Unknown service account {email}"),
-                    ),
+                let (email, testing) = match rest.strip_suffix(":testIamPermissions") {
+                    Some(email) => (email, true),
+                    None => (rest, false),
+                };
+                let resource = format!("projects/-/serviceAccounts/{email}");
+                let Some(sa) = self.world.service_accounts.iter().find(|s| s.name == email) else {
+                    // `projects/-` answers 403 for an account that does not exist (IAM reference).
+                    let permission = if testing {
+                        "iam.serviceAccounts.getIamPolicy"
+                    } else {
+                        "iam.serviceAccounts.get"
+                    };
+                    return iam_denied("iam.googleapis.com", permission, &resource);
+                };
+                match (method, testing) {
+                    (Method::Post, true) => {
+                        held_answer(self.resource_grants(sa, sub).as_ref(), &asked, None)
+                    }
+                    (Method::Get, false) => {
+                        let visible = self
+                            .resource_grants(sa, sub)
+                            .is_some_and(|g| g.contains("iam.serviceAccounts.get"));
+                        if !visible {
+                            return iam_denied(
+                                "iam.googleapis.com",
+                                "iam.serviceAccounts.get",
+                                &resource,
+                            );
+                        }
+                        response(
+                            200,
+                            &ServiceAccountOut {
+                                name: format!("projects/{}/serviceAccounts/{email}", sa.project),
+                                project_id: &sa.project,
+                                email,
+                            },
+                        )
+                    }
+                    _ => google_error(404, "NOT_FOUND", "Unknown method"),
                 }
             }
             _ => google_error(404, "NOT_FOUND", "Unknown endpoint"),
@@ -424,20 +689,23 @@ impl SimulatedGoogle {
             .map(|(_, v)| v.into_owned())
             .unwrap_or_default();
         match self.account_by_token(&token) {
-            Some(a) if !a.expired => response(
-                200,
-                &TokenInfoOut {
-                    azp: "32555940559.apps.googleusercontent.com",
-                    aud: "32555940559.apps.googleusercontent.com",
-                    sub: &a.sub,
-                    scope: "openid https://www.googleapis.com/auth/userinfo.email https://www.googleapis.com/auth/cloud-platform",
-                    // Only `expires_in` (service-account captures show it alone): no clock here.
-                    expires_in: "3599",
-                    email: &a.email,
-                    email_verified: "true",
-                    access_type: "offline",
-                },
-            ),
+            Some(a) if !a.expired => {
+                let email_scope = a.has_scope(EMAIL_SCOPE);
+                response(
+                    200,
+                    &TokenInfoOut {
+                        azp: &a.client_id,
+                        aud: &a.client_id,
+                        sub: email_scope.then_some(a.sub.as_str()),
+                        scope: &a.scopes,
+                        // Only `expires_in` (service-account captures show it alone): no clock here.
+                        expires_in: "3599",
+                        email: email_scope.then_some(a.email.as_str()),
+                        email_verified: email_scope.then_some("true"),
+                        access_type: "offline",
+                    },
+                )
+            }
             _ => response(
                 400,
                 &OAuthErrorOut {
@@ -448,7 +716,7 @@ impl SimulatedGoogle {
         }
     }
 
-    fn test_project(&self, account: &Account, id: &str, asked: &[String]) -> Response {
+    fn test_project(&self, sub: &str, id: &str, asked: &[String]) -> Response {
         if asked.len() > 100 {
             return google_error(
                 400,
@@ -456,79 +724,126 @@ impl SimulatedGoogle {
                 "Request contains an invalid argument.",
             );
         }
-        if let Some(bad) = asked.iter().find(|p| untestable_on_project(p)) {
+        if let Some(bad) = asked.iter().find(|p| !valid_on_project(&self.world, p)) {
             return google_error(
                 400,
                 "INVALID_ARGUMENT",
                 &format!("Permission {bad} is not valid for this resource."),
             );
         }
-        let project = self.world.projects.iter().find(|p| p.id == id);
-        match project.and_then(|p| p.grants.get(&account.sub)) {
+        match self.grants_on(id, sub) {
             Some(grants) => held_answer(Some(grants), asked, None),
-            None => google_error(
-                403,
-                "PERMISSION_DENIED",
-                "The caller does not have permission",
-            ),
+            None => caller_denied(),
         }
     }
 
-    fn batch_get(&self, account: &Account, path: &str, query: &[(String, String)]) -> Response {
+    fn iam_policy(&self, sub: &str, id: &str) -> Response {
+        match self.project(id) {
+            Some(project) if self.holds(id, sub, "resourcemanager.projects.getIamPolicy") => {
+                let bindings = project
+                    .bindings
+                    .iter()
+                    .map(|(role, members)| BindingOut { role, members })
+                    .collect();
+                response(
+                    200,
+                    &PolicyOut {
+                        version: 1,
+                        etag: "BwXdemo=",
+                        bindings,
+                    },
+                )
+            }
+            _ => caller_denied(),
+        }
+    }
+
+    fn networks(&self, sub: &str, id: &str) -> Response {
+        let Some(project) = self.project(id) else {
+            return caller_denied();
+        };
+        if !project.enabled.contains("compute.googleapis.com") {
+            return service_disabled("compute.googleapis.com", &project.number);
+        }
+        if !self.holds(id, sub, "compute.networks.list") {
+            // Compute Engine still answers in the legacy shape.
+            return legacy_error(
+                403,
+                "forbidden",
+                &format!("Required 'compute.networks.list' permission for 'projects/{id}'"),
+            );
+        }
+        let items = project
+            .networks
+            .iter()
+            .map(|n| NameOut { name: n.clone() })
+            .collect();
+        response(200, &NetworksOut { items })
+    }
+
+    fn services_list(&self, sub: &str, path: &str, query: &[(String, String)]) -> Response {
         let Some(id) = path
             .strip_prefix("v1/projects/")
-            .and_then(|p| p.strip_suffix("/services:batchGet"))
+            .and_then(|p| p.strip_suffix("/services"))
         else {
             return google_error(404, "NOT_FOUND", "Unknown method");
         };
-        let names: Vec<&str> = query
-            .iter()
-            .filter(|(k, _)| k == "names")
-            .map(|(_, v)| v.as_str())
-            .collect();
-        if names.len() > 30 {
-            return google_error(
-                400,
-                "INVALID_ARGUMENT",
-                "A single request can get a maximum of 30 services at a time.",
-            );
-        }
-        let Some(project) = self.world.projects.iter().find(|p| p.id == id) else {
-            return google_error(
-                403,
-                "PERMISSION_DENIED",
-                "Permission denied to get service [compute.googleapis.com]",
-            );
+        let resource = format!("//serviceusage.googleapis.com/projects/{id}");
+        let project = match self.project(id) {
+            Some(p) if self.holds(id, sub, "serviceusage.services.list") => p,
+            _ => {
+                return iam_denied(
+                    "serviceusage.googleapis.com",
+                    "serviceusage.services.list",
+                    &resource,
+                )
+            }
         };
-        let can_read = project
-            .grants
-            .get(&account.sub)
-            .is_some_and(|g| g.contains("serviceusage.services.get"));
-        if !can_read {
-            let metadata = vec![("permission", "serviceusage.services.get".to_owned())];
-            return status_error(
-                403,
-                "PERMISSION_DENIED",
-                format!("Permission 'serviceusage.services.get' denied on resource '//serviceusage.googleapis.com/projects/{id}' (or it may not exist)."),
-                vec![error_info("IAM_PERMISSION_DENIED", "serviceusage.googleapis.com", metadata)],
-            );
-        }
-        let services = names
+        let value = |key: &str| {
+            query
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        let enabled_only = value("filter") == Some("state:ENABLED");
+        let page_size = match self.world.services_page_size {
+            0 => 200,
+            n => n,
+        };
+        let start: usize = value("pageToken").and_then(|t| t.parse().ok()).unwrap_or(0);
+        // Only enabled services are listed here; the app always filters on them.
+        let all: Vec<&String> = project.enabled.iter().filter(|_| enabled_only).collect();
+        let services = all
             .iter()
-            .filter_map(|n| n.rsplit_once("/services/").map(|(_, s)| s))
-            .map(|s| ServiceOut {
+            .skip(start)
+            .take(page_size)
+            .map(|s| NameOut {
                 name: format!("projects/{}/services/{s}", project.number),
-                state: if project.enabled.contains(s) {
-                    "ENABLED"
-                } else {
-                    "DISABLED"
-                },
             })
             .collect();
-        response(200, &ServicesOut { services })
+        let next = start + page_size;
+        let next_page_token = (next < all.len()).then(|| next.to_string());
+        response(
+            200,
+            &ServicesOut {
+                services,
+                next_page_token,
+            },
+        )
     }
 
-    fn test_bucket(&self, account: &Account, path: &str, asked: &[String]) -> Response {
+    /// What `sub` holds on a bucket or service account: its own grants plus those on its own
+    /// project (`None`: nothing at all).
+    fn resource_grants(&self, resource: &Resource, sub: &str) -> Option<BTreeSet<String>> {
+        let own = resource.grants.get(sub);
+        let inherited = self.grants_on(&resource.project, sub);
+        if own.is_none() && inherited.is_none() {
+            return None;
+        }
+        Some(ordered(own.into_iter().chain(inherited).flatten().cloned()))
+    }
+
+    fn test_bucket(&self, sub: &str, path: &str, asked: &[String]) -> Response {
         let legacy = legacy_error;
         let object_policy = [
             "storage.objects.getIamPolicy",
@@ -559,13 +874,42 @@ impl SimulatedGoogle {
             }
             // Cloud Storage adds `kind`, and it too omits `permissions` when none is held.
             Some(bucket) => held_answer(
-                bucket.grants.get(&account.sub),
+                self.resource_grants(bucket, sub).as_ref(),
                 asked,
                 Some("storage#testIamPermissionsResponse"),
             ),
             None => legacy(404, "notFound", "The specified bucket does not exist."),
         }
     }
+}
+
+/// SERVICE_DISABLED for `service` in `consumer`, shaped as Google's (GCP-API.md §7).
+fn service_disabled(service: &str, consumer: &str) -> Response {
+    let url = format!(
+        "https://console.developers.google.com/apis/api/{service}/overview?project={consumer}"
+    );
+    let metadata = vec![
+        ("consumer", format!("projects/{consumer}")),
+        ("service", service.to_owned()),
+        ("containerInfo", consumer.to_owned()),
+        ("activationUrl", url.clone()),
+    ];
+    let help = DetailOut {
+        type_url: "type.googleapis.com/google.rpc.Help",
+        reason: None,
+        domain: None,
+        metadata: Vec::new(),
+        links: vec![LinkOut {
+            description: "Google developers console API activation",
+            url: url.clone(),
+        }],
+    };
+    status_error(
+        403,
+        "PERMISSION_DENIED",
+        format!("{service} has not been used in project {consumer} before or it is disabled. Enable it by visiting {url} then retry."),
+        vec![error_info("SERVICE_DISABLED", "googleapis.com", metadata), help],
+    )
 }
 
 /// `{"permissions":[held subset]}`, or `{}` when none is held — Google omits the key.
@@ -583,7 +927,7 @@ fn held_answer(
 
 impl Transport for SimulatedGoogle {
     fn send(&self, request: Request) -> impl Future<Output = Result<Response, NetError>> {
-        ready(Ok(self.handle(&request)))
+        ready(self.answer(&request))
     }
     fn sleep(&self, millis: u32) -> impl Future<Output = ()> {
         self.sleeps.borrow_mut().push(millis);
@@ -642,20 +986,11 @@ pub fn demo_world() -> World {
     );
     let alice = || "100000000000000000001".to_string();
     let bob = || "100000000000000000002".to_string();
+    let team_account = format!("skypilot-v1@{DEMO_PROJECT_TEAM}.iam.gserviceaccount.com");
     World {
         accounts: vec![
-            Account {
-                token: DEMO_TOKEN_ALICE.into(),
-                sub: alice(),
-                email: "alice@example.com".into(),
-                expired: false,
-            },
-            Account {
-                token: DEMO_TOKEN_BOB.into(),
-                sub: bob(),
-                email: "bob@example.com".into(),
-                expired: false,
-            },
+            Account::new(DEMO_TOKEN_ALICE, &alice(), "alice@example.com"),
+            Account::new(DEMO_TOKEN_BOB, &bob(), "bob@example.com"),
         ],
         projects: vec![
             Project {
@@ -663,24 +998,38 @@ pub fn demo_world() -> World {
                 number: "200000000001".into(),
                 grants: Grants::from([(alice(), seed_alice), (bob(), all.clone())]),
                 enabled: apis.clone(),
+                billing: true,
+                bindings: vec![("roles/owner".into(), vec!["user:bob@example.com".into()])],
+                networks: vec!["default".into()],
             },
             Project {
                 id: DEMO_PROJECT_TEAM.into(),
                 number: "200000000002".into(),
                 grants: Grants::from([(alice(), owner_like), (bob(), storage_only)]),
                 enabled: apis,
+                billing: true,
+                bindings: vec![
+                    ("roles/owner".into(), vec!["user:alice@example.com".into()]),
+                    (
+                        "roles/compute.admin".into(),
+                        vec![format!("serviceAccount:{team_account}")],
+                    ),
+                ],
+                networks: vec!["default".into()],
             },
         ],
         buckets: vec![Resource {
             name: "demo-jobs-bucket".into(),
+            project: DEMO_PROJECT_TEAM.into(),
             grants: Grants::from([(alice(), all.clone())]),
             uniform_access: true,
         }],
         service_accounts: vec![Resource {
-            name: format!("skypilot-v1@{DEMO_PROJECT_TEAM}.iam.gserviceaccount.com"),
+            name: team_account,
+            project: DEMO_PROJECT_TEAM.into(),
             grants: Grants::from([(alice(), ordered([ACT_AS.to_string()]))]),
             uniform_access: false,
         }],
-        consumer_disabled: BTreeSet::new(),
+        ..World::default()
     }
 }

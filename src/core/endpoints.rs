@@ -20,12 +20,14 @@ fn enc(text: &str) -> String {
 }
 
 /// The hosts this app ever sends the token to.
-pub const GOOGLE_API_HOSTS: [&str; 5] = [
+pub const GOOGLE_API_HOSTS: [&str; 7] = [
     "oauth2.googleapis.com",
     "cloudresourcemanager.googleapis.com",
     "serviceusage.googleapis.com",
     "storage.googleapis.com",
     "iam.googleapis.com",
+    "cloudbilling.googleapis.com",
+    "compute.googleapis.com",
 ];
 
 /// Whether `url` is an `https` URL on one of [`GOOGLE_API_HOSTS`]: the only place the token goes.
@@ -39,8 +41,8 @@ pub fn is_google_api_url(url: &str) -> bool {
 /// limit: Google documents none, and public tools use 100).
 pub const MAX_PERMISSIONS_PER_CALL: usize = 100;
 
-/// Most services Service Usage returns in one `services:batchGet` call (documented).
-pub const MAX_SERVICES_PER_BATCH_GET: usize = 30;
+/// Largest page Service Usage `services.list` serves ("Requested page size cannot exceed 200").
+pub const SERVICES_PAGE_SIZE: usize = 200;
 
 const JSON: &str = "application/json";
 
@@ -102,20 +104,77 @@ fn test_permissions_post(url: String, permissions: &[Permission], token: &str) -
     }
 }
 
-/// Service Usage `services:batchGet` for at most [`MAX_SERVICES_PER_BATCH_GET`] services.
-pub fn services_batch_get(project: &ProjectId, services: &[&str], token: &str) -> Request {
-    let parent = format!("projects/{}", project.as_str());
+/// Service Usage `services.list` of the project's enabled services, one page. This is what
+/// `sky check gcp` reads (`gcloud services list`), and it needs only
+/// `serviceusage.services.list`, which SkyPilot's minimal role grants; `services:batchGet` would
+/// need `serviceusage.services.get`, which that role lacks.
+pub fn services_list(project: &ProjectId, page_token: Option<&str>, token: &str) -> Request {
     let mut url = format!(
-        "https://serviceusage.googleapis.com/v1/{}/services:batchGet?",
-        enc(&parent).replace("%2F", "/")
+        "https://serviceusage.googleapis.com/v1/projects/{}/services?filter=state:ENABLED&pageSize={SERVICES_PAGE_SIZE}&fields=services(name)%2CnextPageToken",
+        enc(project.as_str())
     );
-    for service in services {
-        url.push_str("names=");
-        url.push_str(&enc(&format!("{parent}/services/{service}")));
-        url.push('&');
+    if let Some(page) = page_token {
+        url.push_str("&pageToken=");
+        url.push_str(&enc(page));
     }
-    // `config` can be large; ask only for what is read.
-    url.push_str("fields=services(name%2Cstate)");
+    get(url, token)
+}
+
+/// Cloud Billing `projects.getBillingInfo`: needs only `resourcemanager.projects.get` ("The
+/// current authenticated user must have the resourcemanager.projects.get permission for the
+/// project", Google's reference), which `sky check` requires anyway.
+pub fn billing_info(project: &ProjectId, token: &str) -> Request {
+    get(
+        format!(
+            "https://cloudbilling.googleapis.com/v1/projects/{}/billingInfo",
+            enc(project.as_str())
+        ),
+        token,
+    )
+}
+
+/// IAM `serviceAccounts.get` through `projects/-`: 200 when it exists and is visible, 403 when
+/// it does not exist *or* the caller lacks `iam.serviceAccounts.get` (IAM's reference).
+pub fn service_account_get(account: &ServiceAccountEmail, token: &str) -> Request {
+    get(
+        format!(
+            "https://iam.googleapis.com/v1/projects/-/serviceAccounts/{}",
+            enc(account.as_str())
+        ),
+        token,
+    )
+}
+
+/// Resource Manager v1 `projects.getIamPolicy` (needs `resourcemanager.projects.getIamPolicy`,
+/// which `sky check` requires): who is bound to which role on the project.
+pub fn project_iam_policy(project: &ProjectId, token: &str) -> Request {
+    Request {
+        method: Method::Post,
+        url: format!(
+            "https://cloudresourcemanager.googleapis.com/v1/projects/{}:getIamPolicy",
+            enc(project.as_str())
+        ),
+        auth: Auth::Bearer(token.into()),
+        body: Some(Body {
+            content_type: JSON,
+            text: r#"{"options":{"requestedPolicyVersion":3}}"#.into(),
+        }),
+    }
+}
+
+/// Compute Engine `networks.list` (needs `compute.networks.list`, which `sky check` requires):
+/// whether the project has any VPC network SkyPilot could use.
+pub fn networks_list(project: &ProjectId, token: &str) -> Request {
+    get(
+        format!(
+            "https://compute.googleapis.com/compute/v1/projects/{}/global/networks?fields=items(name)%2CnextPageToken&maxResults=500",
+            enc(project.as_str())
+        ),
+        token,
+    )
+}
+
+fn get(url: String, token: &str) -> Request {
     Request {
         method: Method::Get,
         url,
@@ -134,16 +193,14 @@ pub fn bucket_test_permissions(
         .iter()
         .map(|p| format!("permissions={}", enc(p.as_str())))
         .collect();
-    Request {
-        method: Method::Get,
-        url: format!(
+    get(
+        format!(
             "https://storage.googleapis.com/storage/v1/b/{}/iam/testPermissions?{}",
             enc(bucket.as_str()),
             query.join("&")
         ),
-        auth: Auth::Bearer(token.into()),
-        body: None,
-    }
+        token,
+    )
 }
 
 /// IAM `serviceAccounts.testIamPermissions` on one service account.
@@ -183,52 +240,94 @@ pub fn parse_held_permissions(body: &str) -> Result<Vec<String>, ApiError> {
         .map_err(|e| malformed(format!("unexpected testIamPermissions answer: {e}")))
 }
 
-/// State of one service in a `services:batchGet` answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ServiceState {
-    /// `ENABLED`.
-    Enabled,
-    /// `DISABLED` (explicitly disabled or never enabled).
-    Disabled,
-}
-
+/// One page of `services.list`.
 #[derive(Deserialize)]
-struct BatchGetBody {
+struct ServicesPage {
     #[serde(default)]
-    services: Vec<ServiceEntry>,
+    services: Vec<ServiceName>,
+    #[serde(default, rename = "nextPageToken")]
+    next_page_token: String,
 }
 
 #[derive(Deserialize)]
-struct ServiceEntry {
+struct ServiceName {
     name: String,
-    #[serde(default)]
-    state: String,
 }
 
-/// Reads a `services:batchGet` answer into `(service name, state)` pairs. Google answers with the
-/// project *number* in `name`, so services are matched by the part after `/services/`.
-pub fn parse_batch_get(body: &str) -> Result<Vec<(String, ServiceState)>, ApiError> {
-    let parsed: BatchGetBody = serde_json::from_str(body)
-        .map_err(|e| malformed(format!("unexpected services:batchGet answer: {e}")))?;
-    parsed
+/// Reads one `services.list` page: the enabled services' names (the part after
+/// `/services/`; Google answers with the project *number* before it) and the next page's token.
+pub fn parse_services_page(body: &str) -> Result<(Vec<String>, Option<String>), ApiError> {
+    let page: ServicesPage = serde_json::from_str(body)
+        .map_err(|e| malformed(format!("unexpected services.list answer: {e}")))?;
+    let names = page
         .services
         .into_iter()
         .map(|s| {
-            let service = s
-                .name
+            s.name
                 .rsplit_once("/services/")
-                .map(|(_, svc)| svc.to_owned())
-                .ok_or_else(|| {
-                    malformed(format!("service name \"{}\" has no /services/", s.name))
-                })?;
-            let state = match s.state.as_str() {
-                "ENABLED" => ServiceState::Enabled,
-                "DISABLED" => ServiceState::Disabled,
-                other => return Err(malformed(format!("unknown service state \"{other}\""))),
-            };
-            Ok((service, state))
+                .map(|(_, service)| service.to_owned())
+                .filter(|service| !service.is_empty())
+                .ok_or_else(|| malformed(format!("service name \"{}\" has no /services/", s.name)))
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((names, Some(page.next_page_token).filter(|t| !t.is_empty())))
+}
+
+#[derive(Deserialize)]
+struct BillingBody {
+    // proto3 JSON leaves out `false`: an absent field means no (open) billing account.
+    #[serde(default, rename = "billingEnabled")]
+    billing_enabled: bool,
+}
+
+/// Reads `getBillingInfo`: whether the project is linked to an open billing account.
+pub fn parse_billing_info(body: &str) -> Result<bool, ApiError> {
+    serde_json::from_str::<BillingBody>(body)
+        .map(|b| b.billing_enabled)
+        .map_err(|e| malformed(format!("unexpected billingInfo answer: {e}")))
+}
+
+#[derive(Deserialize)]
+struct PolicyBody {
+    #[serde(default)]
+    bindings: Vec<Binding>,
+}
+
+#[derive(Deserialize)]
+struct Binding {
+    role: String,
+    #[serde(default)]
+    members: Vec<String>,
+}
+
+/// Reads `getIamPolicy`: the roles bound to `member` (e.g. `serviceAccount:x@p.iam…`).
+pub fn parse_roles_of(body: &str, member: &str) -> Result<Vec<String>, ApiError> {
+    let policy: PolicyBody = serde_json::from_str(body)
+        .map_err(|e| malformed(format!("unexpected getIamPolicy answer: {e}")))?;
+    Ok(policy
+        .bindings
+        .into_iter()
+        .filter(|b| b.members.iter().any(|m| m == member))
+        .map(|b| b.role)
+        .collect())
+}
+
+#[derive(Deserialize)]
+struct NetworksBody {
+    #[serde(default)]
+    items: Vec<NetworkName>,
+}
+
+#[derive(Deserialize)]
+struct NetworkName {
+    name: String,
+}
+
+/// Reads `networks.list`: the names of the project's VPC networks (`{}` when it has none).
+pub fn parse_networks(body: &str) -> Result<Vec<String>, ApiError> {
+    serde_json::from_str::<NetworksBody>(body)
+        .map(|b| b.items.into_iter().map(|n| n.name).collect())
+        .map_err(|e| malformed(format!("unexpected networks.list answer: {e}")))
 }
 
 #[cfg(test)]
@@ -256,8 +355,29 @@ mod tests {
         );
 
         let p = ProjectId::parse("my-proj-1").unwrap();
-        let r = services_batch_get(&p, &["compute.googleapis.com", "iam.googleapis.com"], "t");
-        assert_eq!(r.url, "https://serviceusage.googleapis.com/v1/projects/my-proj-1/services:batchGet?names=projects%2Fmy-proj-1%2Fservices%2Fcompute.googleapis.com&names=projects%2Fmy-proj-1%2Fservices%2Fiam.googleapis.com&fields=services(name%2Cstate)");
+        let r = services_list(&p, None, "t");
+        assert_eq!(r.url, "https://serviceusage.googleapis.com/v1/projects/my-proj-1/services?filter=state:ENABLED&pageSize=200&fields=services(name)%2CnextPageToken");
+        let r = services_list(&p, Some("a+b/c="), "t");
+        assert!(r.url.ends_with("&pageToken=a%2Bb%2Fc%3D"), "{}", r.url);
+        assert_eq!(
+            billing_info(&p, "t").url,
+            "https://cloudbilling.googleapis.com/v1/projects/my-proj-1/billingInfo"
+        );
+        assert_eq!(
+            networks_list(&p, "t").url,
+            "https://compute.googleapis.com/compute/v1/projects/my-proj-1/global/networks?fields=items(name)%2CnextPageToken&maxResults=500"
+        );
+        let policy = project_iam_policy(&p, "t");
+        assert_eq!(policy.method, Method::Post);
+        assert!(policy.url.ends_with("/v1/projects/my-proj-1:getIamPolicy"));
+        for r in [
+            services_list(&p, None, "t"),
+            billing_info(&p, "t"),
+            networks_list(&p, "t"),
+            policy,
+        ] {
+            assert!(is_google_api_url(&r.url), "{}", r.url);
+        }
 
         let b = BucketName::parse("my-bucket").unwrap();
         let r = bucket_test_permissions(
@@ -320,16 +440,45 @@ mod tests {
     }
 
     #[test]
-    fn batch_get_shapes() {
-        let body = r#"{"services":[{"name":"projects/123/services/compute.googleapis.com","state":"ENABLED"},{"name":"projects/123/services/iam.googleapis.com","state":"DISABLED"}]}"#;
+    fn services_page_shapes() {
+        let body = r#"{"services":[{"name":"projects/123/services/compute.googleapis.com"},{"name":"projects/123/services/bigquerystorage.googleapis.com"}],"nextPageToken":"p2"}"#;
         assert_eq!(
-            parse_batch_get(body).unwrap(),
-            vec![
-                ("compute.googleapis.com".to_owned(), ServiceState::Enabled),
-                ("iam.googleapis.com".to_owned(), ServiceState::Disabled)
-            ]
+            parse_services_page(body).unwrap(),
+            (
+                vec![
+                    "compute.googleapis.com".to_owned(),
+                    "bigquerystorage.googleapis.com".to_owned()
+                ],
+                Some("p2".to_owned())
+            )
         );
-        assert!(parse_batch_get(r#"{"services":[{"name":"x","state":"ENABLED"}]}"#).is_err());
-        assert!(parse_batch_get("{}").unwrap().is_empty());
+        // No service enabled: Google leaves the list out.
+        assert_eq!(parse_services_page("{}").unwrap(), (vec![], None));
+        assert!(parse_services_page(r#"{"services":[{"name":"x"}]}"#).is_err());
+        assert!(parse_services_page("<html>").is_err());
+    }
+
+    #[test]
+    fn billing_policy_and_network_shapes() {
+        let on = r#"{"name":"projects/p/billingInfo","projectId":"p","billingAccountName":"billingAccounts/012345-567890-ABCDEF","billingEnabled":true}"#;
+        assert_eq!(parse_billing_info(on), Ok(true));
+        assert_eq!(
+            parse_billing_info(r#"{"name":"projects/p/billingInfo","projectId":"p"}"#),
+            Ok(false)
+        );
+        assert!(parse_billing_info("\"on\"").is_err());
+        let policy = r#"{"version":1,"etag":"BwX=","bindings":[{"role":"roles/compute.admin","members":["serviceAccount:sa@p.iam.gserviceaccount.com","user:a@example.com"]},{"role":"roles/viewer","members":["user:a@example.com"]}]}"#;
+        assert_eq!(
+            parse_roles_of(policy, "serviceAccount:sa@p.iam.gserviceaccount.com").unwrap(),
+            ["roles/compute.admin"]
+        );
+        assert!(parse_roles_of(r#"{"etag":"x"}"#, "user:a@example.com")
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            parse_networks(r#"{"items":[{"name":"default"}]}"#).unwrap(),
+            ["default"]
+        );
+        assert!(parse_networks("{}").unwrap().is_empty());
     }
 }

@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// Google's own project that gcloud and ADC user tokens are charged to by default
+/// (`764086051850`, GCP-API.md §quota project): advice never tells anyone to change it.
+pub const GCLOUD_SHARED_PROJECT: &str = "764086051850";
+
 /// What to tell a user whose token lacks the needed scope.
 pub const SCOPE_HELP: &str = "The token lacks the OAuth scope this check needs: it must include https://www.googleapis.com/auth/cloud-platform (or cloud-platform.read-only). Tokens from `gcloud auth print-access-token` have it.";
 
@@ -101,6 +105,11 @@ pub enum ApiError {
         http_status: u16,
         /// What was wrong.
         detail: String,
+    },
+    /// Not sent, because Google would refuse it (e.g. IAM with a read-only token).
+    NotSent {
+        /// Why, as a sentence fragment.
+        reason: String,
     },
 }
 
@@ -387,6 +396,7 @@ impl fmt::Display for ApiError {
                     "Google's answer could not be read (HTTP {http_status}): {detail}."
                 )
             }
+            ApiError::NotSent { reason } => return write!(f, "Not asked: {reason}."),
             ApiError::Google(e) => e,
         };
         match &google.kind {
@@ -403,12 +413,19 @@ impl fmt::Display for ApiError {
                 activation_url,
             } => {
                 let consumer = consumer.strip_prefix("projects/").unwrap_or(consumer);
+                if consumer == GCLOUD_SHARED_PROJECT {
+                    // Nobody outside Google can enable anything there: name the way out instead.
+                    return write!(
+                        f,
+                        "The API {service} is off in Google's shared gcloud project ({consumer}), which these requests were charged to and which you cannot change. Charge them to a project of yours: `gcloud auth application-default set-quota-project YOUR_PROJECT` (with {service} enabled there), get a new token, and re-check."
+                    );
+                }
                 write!(
                     f,
                     "The API {service} is disabled in project {consumer} — the project Google charges these requests to (the quota project), which can differ from the project you check. Enable it with `gcloud services enable {service} --project {consumer}`"
                 )?;
-                if let Some(url) = activation_url {
-                    write!(f, " or at {url}")?;
+                if activation_url.is_some() {
+                    f.write_str(" or in the Cloud console")?;
                 }
                 f.write_str(", wait a minute, and re-check.")
             }

@@ -117,11 +117,15 @@ impl ProjectId {
 }
 
 impl BucketName {
-    /// Validates a bucket name; a `gs://` prefix and a trailing `/` are accepted and dropped.
+    /// Validates a bucket name. SkyPilot's `jobs.bucket` form `gs://bucket/sub/path` is
+    /// accepted: the `gs://` prefix and any sub-path are dropped, since permissions are granted
+    /// on the bucket (`controller_utils.py` splits the URL the same way).
     pub fn parse(text: &str) -> Result<Self, NameError> {
         let name = text.trim();
         let name = name.strip_prefix("gs://").unwrap_or(name);
-        let name = name.strip_suffix('/').unwrap_or(name);
+        let name = name
+            .split_once('/')
+            .map_or(name, |(bucket, _sub_path)| bucket);
         if name.is_empty() {
             return Err(err("Enter a bucket name."));
         }
@@ -272,6 +276,14 @@ mod tests {
             "my-bucket"
         );
         assert!(BucketName::parse("a.b.c").is_ok());
+        // SkyPilot's jobs.bucket may carry a sub-path.
+        assert_eq!(
+            BucketName::parse("gs://team-bucket/jobs/alice")
+                .unwrap()
+                .as_str(),
+            "team-bucket"
+        );
+        assert!(BucketName::parse("gs:///path").is_err());
         for (bad, why) in [
             ("ab", "3 to 63"),
             ("My-Bucket", "'M'"),

@@ -4,8 +4,9 @@
 
 use super::catalog::{
     Capability, Group, Options, Source, ACT_AS_SERVICE_ACCOUNT, BUCKET_ACCESS, DOCS_MINIMAL_BASE,
+    FIRST_LAUNCH_ADMIN,
 };
-use super::endpoints::{MAX_PERMISSIONS_PER_CALL, MAX_SERVICES_PER_BATCH_GET};
+use super::endpoints::MAX_PERMISSIONS_PER_CALL;
 use super::names::{BucketName, ProjectId, ServiceAccountEmail};
 use super::ordered;
 use super::permission::Permission;
@@ -99,6 +100,9 @@ pub struct Plan {
     pub bucket: Option<BucketName>,
     /// Service account on which `actAs` is tested.
     pub service_account: Option<ServiceAccountEmail>,
+    /// The account SkyPilot's first launch uses (`skypilot-v1@PROJECT…`), looked up for the
+    /// "First launch" verdict; `None` when SkyPilot's profiles are not checked.
+    pub first_launch_account: Option<ServiceAccountEmail>,
     /// Stable hash of everything above except the project; part of the cache key.
     pub fingerprint: String,
 }
@@ -143,6 +147,7 @@ impl Plan {
                         capability,
                     }),
             );
+            groups.push(PlannedGroup::from_catalog(&FIRST_LAUNCH_ADMIN, &[]));
         }
         if input.bucket.is_some() {
             groups.push(PlannedGroup::from_catalog(&BUCKET_ACCESS, &[]));
@@ -161,12 +166,14 @@ impl Plan {
             });
         }
         let mut plan = Plan {
-            project,
+            project: project.clone(),
             options: input.options,
             groups,
             apis,
             bucket: input.bucket.clone(),
             service_account: input.service_account.clone(),
+            first_launch_account: (!input.skip_skypilot)
+                .then(|| ServiceAccountEmail::skypilot_default(&project)),
             fingerprint: String::new(),
         };
         plan.fingerprint = plan.compute_fingerprint();
@@ -192,14 +199,10 @@ impl Plan {
             .collect()
     }
 
-    /// Service Usage `batchGet` chunks of at most 30 services.
-    pub fn api_batches(&self) -> Vec<Vec<String>> {
-        let services: BTreeSet<String> = ordered(self.apis.iter().map(|a| a.service.clone()));
-        let services: Vec<String> = services.into_iter().collect();
-        services
-            .chunks(MAX_SERVICES_PER_BATCH_GET)
-            .map(<[String]>::to_vec)
-            .collect()
+    /// Whether the check reads the project's billing state (only for SkyPilot's profiles:
+    /// without billing, Compute Engine cannot be enabled or used).
+    pub fn reads_billing(&self) -> bool {
+        self.first_launch_account.is_some()
     }
 
     /// The resource the user named for `probe`, in words (`bucket my-bucket`), if any.
@@ -236,18 +239,31 @@ impl Plan {
 
     /// Capabilities with at least one group, in display order.
     pub fn capabilities(&self) -> Vec<Capability> {
-        [Capability::Compute, Capability::Storage, Capability::Custom]
-            .into_iter()
-            .filter(|c| self.groups.iter().any(|g| g.capability == *c))
-            .collect()
+        [
+            Capability::Compute,
+            Capability::Storage,
+            Capability::FirstLaunch,
+            Capability::Custom,
+        ]
+        .into_iter()
+        .filter(|c| self.groups.iter().any(|g| g.capability == *c))
+        .collect()
     }
 
-    /// Number of requests a cold check sends (excluding identity and retries).
+    /// Number of requests a cold check sends (excluding identity, retries and further pages
+    /// of the service list).
     pub fn request_count(&self) -> usize {
+        // First launch: the account, actAs on it, the project's IAM policy and its networks.
+        const FIRST_LAUNCH_REQUESTS: usize = 4;
         self.batches().len()
-            + self.api_batches().len()
+            + usize::from(!self.apis.is_empty())
+            + usize::from(self.reads_billing())
             + usize::from(!self.bucket_permissions().is_empty())
             + usize::from(!self.service_account_permissions().is_empty())
+            + self
+                .first_launch_account
+                .as_ref()
+                .map_or(0, |_| FIRST_LAUNCH_REQUESTS)
     }
 
     fn compute_fingerprint(&self) -> String {
@@ -257,7 +273,7 @@ impl Plan {
             hasher.write(s.as_bytes());
             hasher.write_u8(0);
         };
-        feed("plan/v1");
+        feed("plan/v2");
         for group in &self.groups {
             feed(&group.id);
             feed(group.capability.title());
@@ -270,10 +286,10 @@ impl Plan {
         }
         feed(self.bucket.as_ref().map_or("", |b| b.as_str()));
         feed(self.service_account.as_ref().map_or("", |s| s.as_str()));
-        feed(if self.options.jobs_bucket_on_gcs {
-            "jobs-gcs"
+        feed(if self.options.gcs_mounts {
+            "gcs-mounts"
         } else {
-            "jobs-local"
+            "no-gcs-mounts"
         });
         format!("{:016x}", hasher.finish())
     }
@@ -296,21 +312,45 @@ mod tests {
     #[test]
     fn default_plan_is_sky_check_parity() {
         let plan = Plan::build(project(), &PlanInput::default());
+        // What sky check tests for compute and storage, exactly.
+        let parity: BTreeSet<String> = plan
+            .groups
+            .iter()
+            .filter(|g| g.capability != Capability::FirstLaunch)
+            .flat_map(|g| g.permissions.iter().map(|p| p.to_string()))
+            .collect();
+        assert_eq!(parity.len(), 25 + 2 + 2 + 2);
+        assert!(parity.contains("compute.firewalls.create"));
+        assert!(!parity.contains("iam.serviceAccounts.actAs"));
+        // The first launch's five extra names ride in the same batch.
         let names: Vec<String> = plan.permissions().iter().map(|p| p.to_string()).collect();
-        assert_eq!(names.len(), 25 + 2 + 2 + 2);
-        assert!(names.contains(&"compute.firewalls.create".into()));
-        assert!(!names.contains(&"iam.serviceAccounts.actAs".into()));
+        assert_eq!(names.len(), 31 + 5);
+        for extra in [
+            "iam.serviceAccounts.actAs",
+            "iam.serviceAccounts.create",
+            "resourcemanager.projects.setIamPolicy",
+            "compute.networks.create",
+            "compute.firewalls.list",
+        ] {
+            assert!(names.contains(&extra.to_string()), "{extra}");
+        }
         assert_eq!(plan.batches().len(), 1);
+        let apis: Vec<&str> = plan.apis.iter().map(|a| a.service.as_str()).collect();
         assert_eq!(
-            plan.api_batches(),
-            vec![vec![
-                "cloudresourcemanager.googleapis.com".to_string(),
-                "compute.googleapis.com".into(),
-                "iam.googleapis.com".into(),
-                "storage.googleapis.com".into(),
-            ]]
+            apis,
+            [
+                "compute.googleapis.com",
+                "cloudresourcemanager.googleapis.com",
+                "iam.googleapis.com",
+                "storage.googleapis.com",
+            ]
         );
-        assert_eq!(plan.request_count(), 2);
+        assert_eq!(
+            plan.first_launch_account.as_ref().unwrap().as_str(),
+            "skypilot-v1@my-project.iam.gserviceaccount.com"
+        );
+        // Permissions, the service list, billing, and four first-launch look-ups.
+        assert_eq!(plan.request_count(), 1 + 1 + 1 + 4);
     }
 
     #[test]
@@ -364,7 +404,7 @@ mod tests {
                 ..Options::default()
             },
             Options {
-                jobs_bucket_on_gcs: false,
+                gcs_mounts: true,
                 ..Options::default()
             },
             Options {
@@ -390,6 +430,28 @@ mod tests {
             },
         );
         assert!(seen.insert(with_bucket.fingerprint));
+        // The bucket's and the service account's *names* are part of the key, not only
+        // whether one is given: another bucket must never be answered from this one's entry.
+        let other_bucket = Plan::build(
+            project(),
+            &PlanInput {
+                bucket: Some(BucketName::parse("b-2x").unwrap()),
+                ..Default::default()
+            },
+        );
+        assert!(seen.insert(other_bucket.fingerprint));
+        let account = |name: &str| {
+            Plan::build(
+                project(),
+                &PlanInput {
+                    service_account: Some(ServiceAccountEmail::parse(name).unwrap()),
+                    ..Default::default()
+                },
+            )
+            .fingerprint
+        };
+        assert!(seen.insert(account("a-1@my-project.iam.gserviceaccount.com")));
+        assert!(seen.insert(account("a-2@my-project.iam.gserviceaccount.com")));
     }
 
     #[test]
@@ -407,7 +469,7 @@ mod tests {
         let plan = Plan::build(project(), &input);
         assert_eq!(plan.bucket_permissions().len(), 6);
         assert_eq!(plan.service_account_permissions().len(), 1);
-        assert_eq!(plan.request_count(), 4);
+        assert_eq!(plan.request_count(), 1 + 1 + 1 + 4 + 2);
         // A named bucket or account brings its own group, in either mode.
         let parity = Plan::build(
             project(),
