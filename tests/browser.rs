@@ -174,7 +174,8 @@ mod reducer {
             .reduce(Action::Edit(Field::Project("project-two".into())))
             .reduce(Action::Finished {
                 id: 1,
-                findings: Findings::default(),
+                findings: Box::default(),
+                cli_findings: None,
                 at_ms: 5,
             });
         assert_eq!(state.run, Run::Idle);
@@ -186,7 +187,8 @@ mod reducer {
             .reduce(Action::Token("tok-2".into()))
             .reduce(Action::Finished {
                 id: 1,
-                findings: Findings::default(),
+                findings: Box::default(),
+                cli_findings: None,
                 at_ms: 5,
             });
         assert_eq!(state.run, Run::Idle);
@@ -197,20 +199,58 @@ mod reducer {
     fn answer_for_the_current_check_is_shown() {
         let state = started("project-one").reduce(Action::Finished {
             id: 1,
-            findings: Findings::default(),
+            findings: Box::default(),
+            cli_findings: None,
             at_ms: 5,
         });
         assert!(matches!(state.run, Run::Done(ref o) if !o.from_cache && o.checked_at_ms == 5));
     }
 
     #[wasm_bindgen_test]
-    fn forget_wipes_the_token_and_what_came_from_it() {
-        let state = started("project-one").reduce(Action::Forget);
+    fn forget_wipes_the_tokens_and_what_came_from_them() {
+        let before = Rc::new(State::new(0))
+            .reduce(Action::Edit(Field::Project("project-one".into())))
+            .reduce(Action::Token("tok-1".into()))
+            .reduce(Action::CliToken("tok-cli".into()));
+        let state = before.clone().reduce(Action::Forget);
         assert!(state.token.is_empty());
+        assert!(state.cli_token.is_empty());
         assert_eq!(state.run, Run::Idle);
+        // What the user typed about the job stays; answers about the old tokens are dropped.
+        assert_eq!(state.project, "project-one");
+        assert!(state.token_generation > before.token_generation);
+        assert!(state.cli_generation > before.cli_generation);
+        let late = state.clone().reduce(Action::IdentityResolved {
+            generation: before.token_generation,
+            result: Err(gcp_preflight::core::google_error::ApiError::Network {
+                detail: "late".into(),
+            }),
+        });
+        assert_eq!(late.identity, gcp_preflight::ui::state::IdentityState::None);
+    }
+
+    #[wasm_bindgen_test]
+    fn the_cli_token_is_a_new_question_and_keeps_its_own_identity() {
+        use gcp_preflight::ui::state::IdentityState;
+        let state = started("project-one").reduce(Action::CliToken(" tok-cli ".into()));
+        assert_eq!(&*state.cli_token, "tok-cli");
+        assert_eq!(state.run, Run::Idle, "a new token is a new question");
+        assert_eq!(state.cli_identity, IdentityState::Pending);
+        assert_eq!(state.identity, IdentityState::Pending, "untouched");
+        let generation = state.cli_generation;
+        let stale = state
+            .clone()
+            .reduce(Action::CliToken("tok-cli-2".into()))
+            .reduce(Action::CliIdentityResolved {
+                generation,
+                result: Err(gcp_preflight::core::google_error::ApiError::Network {
+                    detail: "x".into(),
+                }),
+            });
         assert_eq!(
-            state.project, "",
-            "the project field was never filled in this test"
+            stale.cli_identity,
+            IdentityState::Pending,
+            "stale answer dropped"
         );
     }
 
@@ -240,7 +280,8 @@ mod reducer {
             })
             .reduce(Action::Finished {
                 id: 1,
-                findings: Findings::default(),
+                findings: Box::default(),
+                cli_findings: None,
                 at_ms: 5,
             });
         let key = CacheKey::new("7", &plan);

@@ -5,9 +5,41 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 /// The scope every check needs (or its read-only variant).
 pub const CLOUD_PLATFORM: &str = "https://www.googleapis.com/auth/cloud-platform";
-/// The read-only variant of [`CLOUD_PLATFORM`], enough for every test this app makes.
+/// The read-only variant of [`CLOUD_PLATFORM`]: Resource Manager, Service Usage, Billing and
+/// Storage accept it; IAM does not (its methods list only `iam` and `cloud-platform`).
 pub const CLOUD_PLATFORM_READ_ONLY: &str =
     "https://www.googleapis.com/auth/cloud-platform.read-only";
+/// The IAM scope, which IAM's methods accept like [`CLOUD_PLATFORM`].
+pub const IAM_SCOPE: &str = "https://www.googleapis.com/auth/iam";
+
+/// tokeninfo `azp` of `gcloud auth print-access-token` tokens (GCP-API.md §5).
+pub const GCLOUD_CLI_CLIENT: &str = "32555940559.apps.googleusercontent.com";
+/// Prefix of tokeninfo `azp` of `gcloud auth application-default print-access-token` tokens.
+pub const GCLOUD_ADC_CLIENT_PREFIX: &str = "764086051850-";
+
+/// Which gcloud credential minted a token: `sky check gcp` tests permissions with Application
+/// Default Credentials and reads and enables APIs as the gcloud CLI account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenKind {
+    /// `gcloud auth application-default print-access-token`.
+    ApplicationDefault,
+    /// `gcloud auth print-access-token`.
+    GcloudCli,
+    /// Anything else (a service account key, Google sign-in, another client).
+    Other,
+}
+
+impl TokenKind {
+    /// How the UI names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            TokenKind::ApplicationDefault => "gcloud application-default token",
+            TokenKind::GcloudCli => "gcloud CLI token",
+            TokenKind::Other => "token",
+        }
+    }
+}
 
 /// The account behind a token, as tokeninfo describes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -90,6 +122,23 @@ impl Identity {
             .any(|s| s == CLOUD_PLATFORM || s == CLOUD_PLATFORM_READ_ONLY)
     }
 
+    /// Whether IAM will accept the token (full `cloud-platform` or `iam`); a read-only token
+    /// is refused by IAM's methods.
+    pub fn can_call_iam(&self) -> bool {
+        self.scopes
+            .iter()
+            .any(|s| s == CLOUD_PLATFORM || s == IAM_SCOPE)
+    }
+
+    /// Which gcloud credential minted the token, from tokeninfo `azp`.
+    pub fn kind(&self) -> TokenKind {
+        match self.client_id.as_deref() {
+            Some(GCLOUD_CLI_CLIENT) => TokenKind::GcloudCli,
+            Some(c) if c.starts_with(GCLOUD_ADC_CLIENT_PREFIX) => TokenKind::ApplicationDefault,
+            _ => TokenKind::Other,
+        }
+    }
+
     /// Whole minutes left before expiry (0 once expired), if known.
     pub fn minutes_left(&self, now_ms: u64) -> Option<u64> {
         self.expires_at_ms
@@ -116,6 +165,8 @@ mod tests {
         assert_eq!(id.email.as_deref(), Some("person@zone.example.com"));
         assert_eq!(id.expires_at_ms, Some(1_670_604_242_000));
         assert!(id.has_cloud_platform_scope());
+        assert!(id.can_call_iam());
+        assert_eq!(id.kind(), TokenKind::GcloudCli);
         assert_eq!(id.minutes_left(1_670_604_242_000 - 125_000), Some(2));
         assert_eq!(id.minutes_left(u64::MAX), Some(0));
     }
@@ -129,6 +180,20 @@ mod tests {
         assert_eq!(id.expires_at_ms, Some(1_000 + 3_560_000));
         assert!(!id.has_cloud_platform_scope());
         assert!(id.display_name().contains("does not reveal"));
+    }
+
+    #[test]
+    fn token_kinds_and_read_only_scope() {
+        let adc = r#"{"azp":"764086051850-6qr4p6gpi6hn506pt8ejuq83di341hur.apps.googleusercontent.com","sub":"1","scope":"https://www.googleapis.com/auth/cloud-platform.read-only","expires_in":"10"}"#;
+        let id = Identity::from_tokeninfo(adc, 0).unwrap();
+        assert_eq!(id.kind(), TokenKind::ApplicationDefault);
+        // Read-only is enough for Resource Manager, not for IAM.
+        assert!(id.has_cloud_platform_scope());
+        assert!(!id.can_call_iam());
+        let other = r#"{"azp":"1234.apps.googleusercontent.com","scope":"https://www.googleapis.com/auth/iam"}"#;
+        let id = Identity::from_tokeninfo(other, 0).unwrap();
+        assert_eq!(id.kind(), TokenKind::Other);
+        assert!(id.can_call_iam());
     }
 
     #[test]

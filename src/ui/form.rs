@@ -4,15 +4,11 @@
 use super::state::{Action, Field, IdentityState, Run, State};
 use crate::core::catalog::{Mode, Options};
 use crate::core::demo;
+use crate::core::identity::TokenKind;
 use crate::core::names::{BucketName, NameError, ProjectId, ServiceAccountEmail};
 use crate::core::permission::parse_list;
 use web_sys::{HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
-
-/// The OAuth client of `gcloud auth print-access-token` tokens.
-const GCLOUD_CLI_CLIENT: &str = "32555940559.apps.googleusercontent.com";
-/// The OAuth client (project prefix) of `gcloud auth application-default` tokens.
-const GCLOUD_ADC_CLIENT_PREFIX: &str = "764086051850-";
 
 /// Props of [`CheckForm`].
 #[derive(Properties, PartialEq)]
@@ -55,14 +51,21 @@ fn field_error(id: &str, error: Option<String>) -> Html {
     }
 }
 
-fn identity_line(state: &State) -> Html {
-    match &state.identity {
+/// What is known about a token's account, under its field. `expected` is the kind of token the
+/// field asks for; another kind is pointed out, since `sky check` uses both.
+fn identity_line(
+    identity: &IdentityState,
+    now_ms: u64,
+    test_id: &'static str,
+    expected: TokenKind,
+) -> Html {
+    match identity {
         IdentityState::None => html! {},
         IdentityState::Pending => {
-            html! { <p class="identity" data-testid="identity">{ "Looking up the account…" }</p> }
+            html! { <p class="identity" data-testid={test_id}>{ "Looking up the account…" }</p> }
         }
         IdentityState::Known(id) => {
-            let expiry = match id.minutes_left(state.now_ms) {
+            let expiry = match id.minutes_left(now_ms) {
                 Some(0) => "token expired".to_string(),
                 Some(m) => format!("token expires in {m} min"),
                 None => "expiry unknown".into(),
@@ -75,18 +78,36 @@ fn identity_line(state: &State) -> Html {
                         .to_string()
                 })
                 .collect();
-            let minted_by = match id.client_id.as_deref() {
-                Some(GCLOUD_CLI_CLIENT) => " · gcloud CLI token",
-                Some(c) if c.starts_with(GCLOUD_ADC_CLIENT_PREFIX) => {
-                    " · gcloud application-default token"
-                }
-                _ => "",
+            let kind = id.kind();
+            let minted_by = match kind {
+                TokenKind::Other => String::new(),
+                kind => format!(" · {}", kind.label()),
             };
+            let mismatch = match (kind, expected) {
+                (TokenKind::GcloudCli, TokenKind::ApplicationDefault) => Some(
+                    "This is a gcloud CLI token, but `sky check gcp` tests permissions with application-default credentials: paste `gcloud auth application-default print-access-token` here, and this one under \"gcloud CLI token\".",
+                ),
+                (TokenKind::ApplicationDefault, TokenKind::GcloudCli) => Some(
+                    "This is an application-default token; `gcloud auth print-access-token` gives the gcloud CLI account's.",
+                ),
+                _ => None,
+            };
+            let read_only = (!id.can_call_iam()).then_some(
+                "Read-only scope: service accounts cannot be tested with it (IAM needs the full cloud-platform scope).",
+            );
             html! {
-                <p class="identity" data-testid="identity">
-                    { "Account: " }<strong>{ id.display_name() }</strong>
-                    { format!("{minted_by} · {expiry} · scopes: {}", scopes.join(", ")) }
-                </p>
+                <>
+                    <p class="identity" data-testid={test_id}>
+                        { "Account: " }<strong>{ id.display_name() }</strong>
+                        { format!("{minted_by} · {expiry} · scopes: {}", scopes.join(", ")) }
+                    </p>
+                    if let Some(text) = mismatch {
+                        <p class="hint warning" data-testid={format!("{test_id}-kind")}>{ text }</p>
+                    }
+                    if let Some(text) = read_only {
+                        <p class="hint warning">{ text }</p>
+                    }
+                </>
             }
         }
         IdentityState::Failed(error) => {
@@ -96,7 +117,7 @@ fn identity_line(state: &State) -> Html {
                 " Checks still run, but without knowing the account their results are not cached."
             };
             html! {
-                <p class="identity error" data-testid="identity" role="alert">{ format!("{error}{after}") }</p>
+                <p class="identity error" data-testid={test_id} role="alert">{ format!("{error}{after}") }</p>
             }
         }
     }
@@ -135,6 +156,10 @@ pub fn CheckForm(props: &FormProps) -> Html {
     let on_token = {
         let dispatch = dispatch.clone();
         Callback::from(move |e: InputEvent| dispatch.dispatch(Action::Token(input_value(&e))))
+    };
+    let on_cli_token = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |e: InputEvent| dispatch.dispatch(Action::CliToken(input_value(&e))))
     };
     let on_forget = {
         let dispatch = dispatch.clone();
@@ -214,11 +239,23 @@ pub fn CheckForm(props: &FormProps) -> Html {
                 <label for="token">{ "Access token" }</label>
                 <div class="row">
                     <input id="token" type="password" autocomplete="off" spellcheck="false"
-                        placeholder="paste the output of: gcloud auth print-access-token"
+                        placeholder="paste the output of: gcloud auth application-default print-access-token"
                         value={state.token.to_string()} oninput={on_token} />
                     <button type="button" onclick={on_forget}>{ "Forget token" }</button>
                 </div>
-                { identity_line(state) }
+                { identity_line(&state.identity, state.now_ms, "identity", TokenKind::ApplicationDefault) }
+                <details class="cli-token" open={!state.cli_token.is_empty()}>
+                    <summary>{ "Also check the gcloud CLI account (optional)" }</summary>
+                    <p class="hint">
+                        { "`sky check gcp` tests permissions with application-default credentials but lists and enables APIs as the gcloud CLI account; after `gcloud config set account`, the two can differ. Paste " }
+                        <code>{ "gcloud auth print-access-token" }</code>{ " to check both." }
+                    </p>
+                    <label for="cli-token">{ "gcloud CLI token" }</label>
+                    <input id="cli-token" type="password" autocomplete="off" spellcheck="false"
+                        placeholder="optional: the output of gcloud auth print-access-token"
+                        value={state.cli_token.to_string()} oninput={on_cli_token} />
+                    { identity_line(&state.cli_identity, state.now_ms, "cli-identity", TokenKind::GcloudCli) }
+                </details>
                 if !state.demo {
                     <p class="hint">
                         { "No token at hand? " }
@@ -238,6 +275,11 @@ pub fn CheckForm(props: &FormProps) -> Html {
                     </datalist>
                 }
                 { field_error("project-error", project_error) }
+                <p class="hint">
+                    { "`sky check gcp` tests permissions on the default project of your application-default credentials (" }
+                    <code>{ "gcloud config get-value project" }</code>
+                    { ", or gcp.project_id in ~/.sky/config.yaml for the APIs): enter that project to see what it sees." }
+                </p>
             </section>
             <details class="field-group options" open=true>
                 <summary>{ "What your SkyPilot setup needs" }</summary>
@@ -260,13 +302,12 @@ pub fn CheckForm(props: &FormProps) -> Html {
                     { option_box("Reservations (gcp.prioritize_reservations / gcp.specific_reservations)", "reservations", options.reservations, options, |o, v| Options { reservations: v, ..o }, dispatch) }
                     { option_box("Clone disk (--clone-disk-from)", "clone", options.clone_disk, options, |o, v| Options { clone_disk: v, ..o }, dispatch) }
                     { option_box("Custom image (--image-id)", "image", options.custom_image, options, |o, v| Options { custom_image: v, ..o }, dispatch) }
-                    { option_box("First launch (admin): creates the skypilot-v1 service account", "first", options.first_launch, options, |o, v| Options { first_launch: v, ..o }, dispatch) }
-                    { option_box("Jobs bucket on GCS (jobs.bucket; off = jobs.force_disable_cloud_bucket)", "jobs-gcs", options.jobs_bucket_on_gcs, options, |o, v| Options { jobs_bucket_on_gcs: v, ..o }, dispatch) }
+                    { option_box("GCS storage mounts (tasks mount or copy from gs://)", "gcs-mounts", options.gcs_mounts, options, |o, v| Options { gcs_mounts: v, ..o }, dispatch) }
                 </fieldset>
                 <div class="row two">
                     <div>
                         <label for="bucket">{ "Bucket" }</label>
-                        <input id="bucket" type="text" autocomplete="off" spellcheck="false" placeholder="optional: your jobs.bucket, e.g. my-sky-bucket"
+                        <input id="bucket" type="text" autocomplete="off" spellcheck="false" placeholder="optional: your jobs.bucket, e.g. gs://my-sky-bucket/jobs"
                             value={state.bucket.clone()} oninput={text_input(dispatch, Field::Bucket)} />
                         { field_error("bucket-error", bucket_error) }
                     </div>

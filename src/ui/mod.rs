@@ -6,8 +6,9 @@ pub mod results;
 pub mod state;
 
 use crate::core::cache::{self, CacheEntry, CacheKey, Lookup, DEFAULT_TTL_MS};
-use crate::core::check;
+use crate::core::check::{self, TokenScope};
 use crate::core::google_error::SCOPE_HELP;
+use crate::core::identity::Identity;
 use crate::core::plan::Plan;
 use crate::gcp::AppTransport;
 use crate::storage::BrowserStore;
@@ -23,21 +24,58 @@ pub fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
 
-/// Why the current token cannot be used, if it cannot.
+/// Why a token's identity makes it unusable, if it does (`what` names the field).
+fn identity_blocker(identity: &IdentityState, what: &str) -> Option<String> {
+    match identity {
+        IdentityState::Failed(error) if error.is_token_problem() => Some(format!("{what}: {error}")),
+        IdentityState::Known(id) if !id.has_cloud_platform_scope() => {
+            Some(format!("{what}: {SCOPE_HELP}"))
+        }
+        IdentityState::Known(id) if id.expires_at_ms.is_some_and(|e| e <= now_ms()) => Some(format!(
+            "{what}: the token has expired. Get a new one with `gcloud auth application-default print-access-token` (or `gcloud auth print-access-token` for the gcloud CLI token)."
+        )),
+        _ => None,
+    }
+}
+
+/// Why the current tokens cannot be used, if they cannot.
 fn token_blocker(state: &State) -> Option<String> {
     if state.token.is_empty() {
         return Some(
-            "Paste an access token first (run `gcloud auth print-access-token`), or try the demo."
+            "Paste an access token first (run `gcloud auth application-default print-access-token`), or try the demo."
                 .into(),
         );
     }
-    match &state.identity {
-        IdentityState::Failed(error) if error.is_token_problem() => Some(error.to_string()),
-        IdentityState::Known(id) if !id.has_cloud_platform_scope() => Some(SCOPE_HELP.into()),
-        IdentityState::Known(id) if id.expires_at_ms.is_some_and(|e| e <= now_ms()) => Some(
-            "The access token has expired. Get a new one with `gcloud auth print-access-token`."
-                .into(),
-        ),
+    identity_blocker(&state.identity, "Access token").or_else(|| {
+        (!state.cli_token.is_empty())
+            .then(|| identity_blocker(&state.cli_identity, "gcloud CLI token"))
+            .flatten()
+    })
+}
+
+/// What a token may call, as far as tokeninfo said (unknown ⇒ send, and Google answers).
+fn scope_of(identity: &IdentityState) -> TokenScope {
+    match identity {
+        IdentityState::Known(id) if !id.can_call_iam() => TokenScope::ReadOnly,
+        _ => TokenScope::Full,
+    }
+}
+
+/// Why `plan` cannot be checked with these tokens before anything is sent: a read-only token
+/// cannot test a named service account (IAM refuses it), so say so instead of asking.
+fn plan_blocker(state: &State, plan: &Plan) -> Option<String> {
+    let read_only = [&state.identity, &state.cli_identity]
+        .into_iter()
+        .any(|id| scope_of(id) == TokenScope::ReadOnly);
+    (read_only && plan.service_account.is_some()).then(|| {
+        "A read-only token (cloud-platform.read-only) cannot test a service account: IAM's testIamPermissions needs the full cloud-platform scope. Clear \"Service account\", or use `gcloud auth application-default print-access-token`.".into()
+    })
+}
+
+/// The account a finished or cached check may be stored under.
+fn known_account(identity: &IdentityState) -> Option<&Identity> {
+    match identity {
+        IdentityState::Known(id) if id.account_id.is_some() => Some(id),
         _ => None,
     }
 }
@@ -52,19 +90,40 @@ fn begin_check(
     plan: Rc<Plan>,
     force: bool,
 ) {
-    if !force {
-        match &state.identity {
-            IdentityState::Known(id) => {
-                if let Some(account) = &id.account_id {
-                    let key = CacheKey::new(account, &plan);
-                    if let Lookup::Fresh(entry) = cache::lookup(store, &key, now_ms()) {
-                        dispatch.dispatch(Action::FromCache { plan, entry });
-                        return;
-                    }
-                }
+    if !force && !state.demo {
+        let fresh = |identity: &IdentityState| {
+            let account = known_account(identity)?.account_id.as_deref()?;
+            match cache::lookup(store, &CacheKey::new(account, &plan), now_ms()) {
+                Lookup::Fresh(entry) => Some(entry),
+                _ => None,
+            }
+        };
+        let pending = [&state.identity, &state.cli_identity]
+            .into_iter()
+            .any(|id| *id == IdentityState::Pending);
+        let with_cli = !state.cli_token.is_empty();
+        match (
+            fresh(&state.identity),
+            with_cli.then(|| fresh(&state.cli_identity)),
+        ) {
+            (Some(entry), None) => {
+                dispatch.dispatch(Action::FromCache {
+                    plan,
+                    entry,
+                    cli_entry: None,
+                });
+                return;
+            }
+            (Some(entry), Some(Some(cli_entry))) => {
+                dispatch.dispatch(Action::FromCache {
+                    plan,
+                    entry,
+                    cli_entry: Some(cli_entry),
+                });
+                return;
             }
             // A cached answer may exist, but whose it is depends on the account: ask first.
-            IdentityState::Pending if cache::may_answer(store, &plan) => {
+            _ if pending && cache::may_answer(store, &plan) => {
                 dispatch.dispatch(Action::AwaitIdentity { plan });
                 return;
             }
@@ -77,13 +136,25 @@ fn begin_check(
         plan: plan.clone(),
     });
     let token = state.token.clone();
+    let cli_token = state.cli_token.clone();
+    let scopes = (scope_of(&state.identity), scope_of(&state.cli_identity));
     let transport = transport.clone();
     let dispatch = dispatch.clone();
     spawn_local(async move {
-        let findings = check::run(&transport, &plan, &token).await;
+        // Both tokens in one wave: the CLI token's check adds no round trip.
+        let primary = check::run(&transport, &plan, &token, scopes.0);
+        let cli = async {
+            if cli_token.is_empty() {
+                None
+            } else {
+                Some(check::run(&transport, &plan, &cli_token, scopes.1).await)
+            }
+        };
+        let (findings, cli_findings) = futures::join!(primary, cli);
         dispatch.dispatch(Action::Finished {
             id,
-            findings,
+            findings: Box::new(findings),
+            cli_findings: cli_findings.map(Box::new),
             at_ms: now_ms(),
         });
     });
@@ -150,7 +221,7 @@ pub fn App() -> Html {
         });
     }
 
-    // Who is the token? Asked as soon as it is entered, so a cached result can answer Check.
+    // Who is each token? Asked as soon as it is entered, so a cached result can answer Check.
     {
         let dispatch = state.dispatcher();
         let token = state.token.clone();
@@ -166,27 +237,57 @@ pub fn App() -> Html {
             }
         });
     }
+    {
+        let dispatch = state.dispatcher();
+        let token = state.cli_token.clone();
+        let generation = state.cli_generation;
+        let transport = (*transport).clone();
+        use_effect_with(generation, move |_| {
+            if !token.is_empty() {
+                spawn_local(async move {
+                    let result = check::lookup_identity(&transport, &token, now_ms()).await;
+                    dispatch.dispatch(Action::CliIdentityResolved { generation, result });
+                });
+            }
+        });
+    }
 
     // Cache a fresh, complete result once the account is known (it may arrive after the check).
+    // Demo results never reach the real cache.
     {
         let store = store.clone();
         let run = state.run.clone();
-        let identity = state.identity.clone();
-        use_effect_with((run, identity), move |(run, identity)| {
-            if let (Run::Done(outcome), IdentityState::Known(id)) = (run, identity) {
-                if let (false, Some(account)) = (outcome.from_cache, &id.account_id) {
-                    let key = CacheKey::new(account, &outcome.plan);
-                    let entry = CacheEntry::new(
-                        &key,
-                        id.email.clone(),
-                        &outcome.findings,
-                        outcome.checked_at_ms,
-                        DEFAULT_TTL_MS,
-                    );
-                    if let Some(entry) = entry {
-                        // A full store only costs the cache; the result is still shown.
-                        let _ = cache::save(&*store, &key, &entry, now_ms());
-                    }
+        let identities = (state.identity.clone(), state.cli_identity.clone());
+        let demo = state.demo;
+        use_effect_with((run, identities), move |(run, (identity, cli_identity))| {
+            let Run::Done(outcome) = run else {
+                return;
+            };
+            if outcome.from_cache || demo {
+                return;
+            }
+            let answers = [
+                (identity, Some(&outcome.findings)),
+                (cli_identity, outcome.cli.as_ref()),
+            ];
+            for (identity, findings) in answers {
+                let (Some(id), Some(findings)) = (known_account(identity), findings) else {
+                    continue;
+                };
+                let Some(account) = &id.account_id else {
+                    continue;
+                };
+                let key = CacheKey::new(account, &outcome.plan);
+                let entry = CacheEntry::new(
+                    &key,
+                    id.email.clone(),
+                    findings,
+                    outcome.checked_at_ms,
+                    DEFAULT_TTL_MS,
+                );
+                if let Some(entry) = entry {
+                    // A full store only costs the cache; the result is still shown.
+                    let _ = cache::save(&*store, &key, &entry, now_ms());
                 }
             }
         });
@@ -199,11 +300,15 @@ pub fn App() -> Html {
         let store = store.clone();
         let transport = transport.clone();
         use_effect_with(
-            (state.run.clone(), state.identity.clone()),
-            move |(run, identity)| {
-                if let (Run::AwaitingIdentity { plan }, false) =
-                    (run, *identity == IdentityState::Pending)
-                {
+            (
+                state.run.clone(),
+                state.identity.clone(),
+                state.cli_identity.clone(),
+            ),
+            move |(run, identity, cli_identity)| {
+                let pending =
+                    *identity == IdentityState::Pending || *cli_identity == IdentityState::Pending;
+                if let (Run::AwaitingIdentity { plan }, false) = (run, pending) {
                     // tokeninfo may have just said the token is dead.
                     match token_blocker(&snapshot) {
                         Some(message) => dispatch.dispatch(Action::Notice(message)),
@@ -226,7 +331,10 @@ pub fn App() -> Html {
         let store = store.clone();
         let transport = transport.clone();
         Callback::from(move |force: bool| {
-            match token_blocker(&state).map_or_else(|| plan_from_state(&state), Err) {
+            let plan = token_blocker(&state)
+                .map_or_else(|| plan_from_state(&state), Err)
+                .and_then(|plan| plan_blocker(&state, &plan).map_or(Ok(plan), Err));
+            match plan {
                 Ok(plan) => begin_check(
                     &state,
                     &state.dispatcher(),

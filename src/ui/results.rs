@@ -3,13 +3,17 @@
 
 use super::now_ms;
 use super::state::{IdentityState, Outcome, Run, State};
-use crate::core::advice::gcloud_commands;
+use crate::core::advice::fix_commands;
 use crate::core::cache::describe_age;
 use crate::core::catalog::{required_by, Source};
 use crate::core::check::ApiFinding;
 use crate::core::google_error::ErrorKind;
+use crate::core::google_error::GCLOUD_SHARED_PROJECT;
 use crate::core::report;
-use crate::core::verdict::{effective, group_verdict, verdicts, Effective, Status, Verdict};
+use crate::core::verdict::{
+    differences, effective, group_verdict, verdicts, Effective, Status, Verdict,
+    NOT_VALID_ON_PROJECT,
+};
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
@@ -33,26 +37,43 @@ fn status_class(status: Status) -> &'static str {
     }
 }
 
+fn permission_list(list: &[crate::core::permission::Permission]) -> Html {
+    html! {
+        <>
+            <ul class="missing">
+                { for list.iter().take(SHOWN_MISSING).map(|p| html! { <li><code>{ p.as_str() }</code></li> }) }
+            </ul>
+            if list.len() > SHOWN_MISSING {
+                <details class="more">
+                    <summary>{ format!("and {} more", list.len() - SHOWN_MISSING) }</summary>
+                    <ul class="missing">
+                        { for list.iter().skip(SHOWN_MISSING).map(|p| html! { <li><code>{ p.as_str() }</code></li> }) }
+                    </ul>
+                </details>
+            }
+        </>
+    }
+}
+
 fn verdict_card(v: &Verdict, outcome: &Outcome, email: Option<&str>) -> Html {
-    let commands = gcloud_commands(&outcome.plan.project, email, &v.missing, &v.apis_off);
+    let commands = fix_commands(&outcome.plan, email, v);
     let heading_id = format!("verdict-heading-{}", v.topic.slug());
     html! {
         <article class={classes!("verdict", status_class(v.status))} aria-labelledby={heading_id.clone()}>
             <h3 id={heading_id}>{ v.topic.title() }</h3>
             <p class="status" data-testid={format!("verdict-{}", v.topic.slug())}>{ v.status.label() }</p>
+            if !v.blockers.is_empty() {
+                <ul class="blockers">
+                    { for v.blockers.iter().map(|b| html! { <li>{ b }</li> }) }
+                </ul>
+            }
             if !v.missing.is_empty() {
                 <p>{ format!("Missing permissions ({}):", v.missing.len()) }</p>
-                <ul class="missing">
-                    { for v.missing.iter().take(SHOWN_MISSING).map(|p| html! { <li><code>{ p.as_str() }</code></li> }) }
-                </ul>
-                if v.missing.len() > SHOWN_MISSING {
-                    <details class="more">
-                        <summary>{ format!("and {} more", v.missing.len() - SHOWN_MISSING) }</summary>
-                        <ul class="missing">
-                            { for v.missing.iter().skip(SHOWN_MISSING).map(|p| html! { <li><code>{ p.as_str() }</code></li> }) }
-                        </ul>
-                    </details>
-                }
+                { permission_list(&v.missing) }
+            }
+            if !v.not_valid.is_empty() {
+                <p>{ format!("Not valid on a project ({}) — {NOT_VALID_ON_PROJECT}:", v.not_valid.len()) }</p>
+                { permission_list(&v.not_valid) }
             }
             if !v.apis_off.is_empty() {
                 <p>{ "APIs turned off:" }</p>
@@ -90,7 +111,8 @@ fn effective_label(e: &Effective) -> (&'static str, String) {
         Effective::OnServiceAccountUnverified => {
             ("note", "may be granted on the service account".into())
         }
-        Effective::Untestable => ("note", "untestable on a project".into()),
+        Effective::NotValid => ("missing", NOT_VALID_ON_PROJECT.into()),
+        Effective::Untestable => ("note", "untestable on the bucket".into()),
         Effective::Error { error, on } => ("error", format!("error on {on}: {error}")),
         Effective::NotTested => ("error", "not tested".into()),
     }
@@ -116,7 +138,10 @@ fn apis_list(outcome: &Outcome) -> Html {
                         <li class={state}>
                             <code>{ &api.service }</code>{ ": " }<span>{ state }</span>
                             if state == "off" {
-                                <code class="command">{ format!("gcloud services enable {} --project {}", api.service, plan.project) }</code>
+                                <code class="command">{ format!("gcloud services enable {} --project={}", api.service, plan.project) }</code>
+                            }
+                            if let Some(other) = outcome.findings.grep_matches.get(&api.service) {
+                                <span class="hint">{ format!(" — SkyPilot's grep mistakes {other} for it") }</span>
                             }
                         </li>
                     }
@@ -206,6 +231,68 @@ fn details(outcome: &Outcome) -> Html {
     }
 }
 
+/// `https://console.cloud.google.com/apis/library/SERVICE?project=CONSUMER`, when both parts are
+/// plain names (a service host, a project number or ID) and the project is not Google's own.
+fn console_enable_link(service: &str, consumer: &str) -> Option<String> {
+    let consumer = consumer.strip_prefix("projects/").unwrap_or(consumer);
+    let service_ok = service.ends_with(".googleapis.com")
+        && service
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-');
+    let consumer_ok = !consumer.is_empty()
+        && consumer.len() <= 30
+        && consumer
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    (service_ok && consumer_ok && consumer != GCLOUD_SHARED_PROJECT).then(|| {
+        format!("https://console.cloud.google.com/apis/library/{service}?project={consumer}")
+    })
+}
+
+/// The two tokens `sky check` uses, side by side, when a gcloud CLI token was given: a
+/// different account, or different verdicts, come first on the page.
+fn two_identities(state: &State, outcome: &Outcome, primary: &[Verdict]) -> Html {
+    let Some(cli_findings) = &outcome.cli else {
+        return html! {};
+    };
+    let name = |identity: &IdentityState| match identity {
+        IdentityState::Known(id) => (id.account_id.clone(), id.display_name()),
+        _ => (None, "an unknown account".to_string()),
+    };
+    let (adc_id, adc_name) = name(&state.identity);
+    let (cli_id, cli_name) = name(&state.cli_identity);
+    let cli = verdicts(&outcome.plan, cli_findings);
+    let differ = differences(primary, &cli);
+    let same_account = adc_id.is_some() && adc_id == cli_id;
+    let class = if same_account && differ.is_empty() {
+        "identities same"
+    } else {
+        "identities differ"
+    };
+    html! {
+        <section class={class} data-testid="two-identities" aria-label="Two identities">
+            <h3>{ "Two identities" }</h3>
+            if same_account {
+                <p>{ format!("Both tokens belong to {adc_name}.") }</p>
+            } else {
+                <p role="alert">
+                    { format!("Different accounts: `sky check gcp` tests permissions as {adc_name} (application-default credentials) and lists and enables APIs as {cli_name} (gcloud CLI). Sign both in as the same account (`gcloud auth login` and `gcloud auth application-default login`), or expect what the verdicts below say for {adc_name}.") }
+                </p>
+            }
+            if !differ.is_empty() {
+                <table class="differences">
+                    <thead><tr><th>{ "Verdict" }</th><th>{ "Access token" }</th><th>{ "gcloud CLI token" }</th></tr></thead>
+                    <tbody>
+                    { for differ.iter().map(|(topic, a, b)| html! {
+                        <tr><td>{ topic.title() }</td><td>{ a.label() }</td><td>{ b.label() }</td></tr>
+                    }) }
+                    </tbody>
+                </table>
+            }
+        </section>
+    }
+}
+
 /// Offers the report as a file download.
 fn download_report(outcome: &Outcome, email: Option<&str>) {
     let report = report::build(
@@ -279,17 +366,18 @@ pub fn Results(props: &ResultsProps) -> Html {
                 format!("Checked {age} for {account} on {}", outcome.plan.project)
             };
             let errors = outcome.findings.described_errors(&outcome.plan);
-            // Where a disabled API can be turned on, as Google gave it.
+            // Where a disabled API can be turned on: a console link built here from a service
+            // and a project that match strict patterns, never a URL taken from a response.
             let mut activation: Vec<(String, String)> = Vec::new();
             for error in outcome.findings.errors() {
                 if let Some(ErrorKind::ServiceDisabled {
-                    service,
-                    activation_url: Some(url),
-                    ..
+                    service, consumer, ..
                 }) = error.kind()
                 {
-                    if !activation.iter().any(|(_, u)| u == url) {
-                        activation.push((service.clone(), url.clone()));
+                    if let Some(url) = console_enable_link(service, consumer) {
+                        if !activation.iter().any(|(_, u)| *u == url) {
+                            activation.push((service.clone(), url));
+                        }
                     }
                 }
             }
@@ -318,6 +406,7 @@ pub fn Results(props: &ResultsProps) -> Html {
                             <p class="hint">{ "Errors are not cached: Re-check when fixed." }</p>
                         </div>
                     }
+                    { two_identities(state, outcome, &vs) }
                     <div class="verdicts">
                         { for vs.iter().map(|v| verdict_card(v, outcome, email.as_deref())) }
                     </div>
@@ -350,6 +439,9 @@ pub fn Honesty() -> Html {
                 <li>{ "Organization policy constraints, e.g. a policy forbidding external IPs or firewall rules, which stop a launch that permissions allow." }</li>
                 <li>{ "Quotas (CPUs, GPUs, TPUs) and stock in the zone you launch in." }</li>
                 <li>{ "Google documents testIamPermissions as best effort, for building permission-aware UIs — not as an authorization decision." }</li>
+                <li>{ "Which project and account your own `sky check gcp` uses: it tests permissions with application-default credentials on their default project, and lists and enables APIs as the gcloud CLI account. Paste both tokens to compare." }</li>
+                <li>{ "Whether an organization policy forbids enabling an API, creating skypilot-v1 or skypilot-vpc, or firewall rules; a shared VPC's host project." }</li>
+                <li>{ "Whether SkyPilot's own cache still lists GCP from an earlier account: run `sky check gcp` after switching." }</li>
             </ul>
         </details>
     }

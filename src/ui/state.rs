@@ -34,6 +34,8 @@ pub struct Outcome {
     pub checked_at_ms: u64,
     /// Served from the cache.
     pub from_cache: bool,
+    /// What the gcloud CLI token found on the same plan, when one was given.
+    pub cli: Option<Rc<Findings>>,
 }
 
 /// Where the check stands.
@@ -67,6 +69,13 @@ pub struct State {
     pub token_generation: u32,
     /// The token's account.
     pub identity: IdentityState,
+    /// The optional gcloud CLI token (memory only): `sky check` reads and enables APIs as the
+    /// gcloud CLI account, which can differ from Application Default Credentials.
+    pub cli_token: Rc<str>,
+    /// Bumped on every CLI token change.
+    pub cli_generation: u32,
+    /// The CLI token's account.
+    pub cli_identity: IdentityState,
     /// Project ID as typed.
     pub project: String,
     /// Options mirroring SkyPilot's config.
@@ -98,6 +107,9 @@ impl State {
             token: Rc::from(""),
             token_generation: 0,
             identity: IdentityState::None,
+            cli_token: Rc::from(""),
+            cli_generation: 0,
+            cli_identity: IdentityState::None,
             project: String::new(),
             options: Options::default(),
             custom: String::new(),
@@ -175,6 +187,15 @@ pub enum Action {
         /// The answer.
         result: Result<Identity, ApiError>,
     },
+    /// The gcloud CLI token field changed.
+    CliToken(String),
+    /// tokeninfo answered for CLI token generation `generation`.
+    CliIdentityResolved {
+        /// The generation asked about.
+        generation: u32,
+        /// The answer.
+        result: Result<Identity, ApiError>,
+    },
     /// A field that changes the plan changed: what is shown no longer applies.
     Edit(Field),
     /// Wait for tokeninfo, then answer from the cache or check.
@@ -193,17 +214,21 @@ pub enum Action {
     Finished {
         /// Its id.
         id: u32,
-        /// What it found.
-        findings: Findings,
+        /// What it found (boxed: large, and rare next to other actions).
+        findings: Box<Findings>,
+        /// What the gcloud CLI token found, when one was given.
+        cli_findings: Option<Box<Findings>>,
         /// When.
         at_ms: u64,
     },
-    /// A fresh cache entry answered.
+    /// Fresh cache entries answered.
     FromCache {
         /// The plan it answers.
         plan: Rc<Plan>,
         /// The entry.
         entry: Box<CacheEntry>,
+        /// The gcloud CLI token's entry, when one was given.
+        cli_entry: Option<Box<CacheEntry>>,
     },
     /// Another tab stored a result under `key` (the `storage` event).
     StoredElsewhere {
@@ -262,6 +287,29 @@ impl Reducible for State {
                     Err(error) => IdentityState::Failed(error),
                 };
             }
+            Action::CliToken(token) => {
+                if *token.trim() == *self.cli_token {
+                    return self;
+                }
+                next.cli_token = Rc::from(token.trim());
+                next.cli_generation += 1;
+                next.cli_identity = if next.cli_token.is_empty() {
+                    IdentityState::None
+                } else {
+                    IdentityState::Pending
+                };
+                next.run = Run::Idle;
+                next.notice = None;
+            }
+            Action::CliIdentityResolved { generation, result } => {
+                if generation != self.cli_generation {
+                    return self;
+                }
+                next.cli_identity = match result {
+                    Ok(identity) => IdentityState::Known(Rc::new(identity)),
+                    Err(error) => IdentityState::Failed(error),
+                };
+            }
             Action::Edit(field) => {
                 match field {
                     Field::Project(p) => next.project = p,
@@ -286,25 +334,32 @@ impl Reducible for State {
             Action::Finished {
                 id,
                 findings,
+                cli_findings,
                 at_ms,
             } => match &self.run {
                 Run::Running { id: current, plan } if *current == id => {
                     next.run = Run::Done(Outcome {
                         plan: plan.clone(),
-                        findings: Rc::new(findings),
+                        findings: Rc::new(*findings),
                         checked_at_ms: at_ms,
                         from_cache: false,
+                        cli: cli_findings.map(|f| Rc::new(*f)),
                     });
                 }
                 // An answer for a check the user has since left is never shown.
                 _ => return self,
             },
-            Action::FromCache { plan, entry } => {
+            Action::FromCache {
+                plan,
+                entry,
+                cli_entry,
+            } => {
                 next.run = Run::Done(Outcome {
                     plan,
                     findings: Rc::new(entry.findings.to_findings()),
                     checked_at_ms: entry.checked_at_ms,
                     from_cache: true,
+                    cli: cli_entry.map(|e| Rc::new(e.findings.to_findings())),
                 });
                 next.notice = None;
             }
@@ -330,6 +385,7 @@ impl Reducible for State {
                     findings: Rc::new(entry.findings.to_findings()),
                     checked_at_ms: entry.checked_at_ms,
                     from_cache: true,
+                    cli: outcome.cli.clone(),
                 });
             }
             Action::Notice(text) => {
@@ -342,6 +398,7 @@ impl Reducible for State {
                 let now = self.now_ms;
                 let mut fresh = State::new(now);
                 fresh.token_generation = self.token_generation + 1;
+                fresh.cli_generation = self.cli_generation + 1;
                 fresh.project = self.project.clone();
                 fresh.options = self.options;
                 fresh.last_run_id = self.last_run_id;
