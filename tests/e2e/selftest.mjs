@@ -16,6 +16,7 @@ const ALICE = 'fake-selftest-token-alice-0123456789abcdef';
 const BOB = 'fake-selftest-token-bob-0123456789abcdef';
 const STALE = 'fake-selftest-token-stale-0123456789abcdef';
 const NARROW = 'fake-selftest-token-narrow-0123456789abcdef';
+const CAROL = 'fake-selftest-token-carol-0123456789abcdef'; // holds nothing anywhere
 
 const SCENARIO = {
   accounts: {
@@ -23,6 +24,7 @@ const SCENARIO = {
     [BOB]: { sub: '222', email: 'bob@example.com' },
     [STALE]: { sub: '333', email: 'stale@example.com', expired: true },
     [NARROW]: { sub: '444', email: 'narrow@example.com', scopes: ['openid', 'email'] },
+    [CAROL]: { sub: '888', email: 'carol@example.com' },
   },
   projects: {
     'proj-a': {
@@ -195,13 +197,19 @@ async function selftest({ site, fake, browser }) {
       [400, 'logging.buckets.get is not a valid Google Cloud Storage permission.', 'invalid'], '400');
   });
 
-  t.test('IAM service account testIamPermissions: actAs held / {} / 404 unknown', async () => {
-    const held = await call({ url: IAM('sa@proj-a.iam.gserviceaccount.com'), method: 'POST', token: ALICE, json: { permissions: ['iam.serviceAccounts.actAs'] } });
+  t.test('IAM service account testIamPermissions: actAs held / {} / 403 (not 404) for a missing one', async () => {
+    const json = { permissions: ['iam.serviceAccounts.actAs'] };
+    const held = await call({ url: IAM('sa@proj-a.iam.gserviceaccount.com'), method: 'POST', token: ALICE, json });
     assertEqual(held.body, { permissions: ['iam.serviceAccounts.actAs'] }, 'held');
-    const none = await call({ url: IAM('sa@proj-a.iam.gserviceaccount.com'), method: 'POST', token: BOB, json: { permissions: ['iam.serviceAccounts.actAs'] } });
-    assertEqual(none.body, {}, 'none');
-    const unknown = await call({ url: IAM('nobody@proj-a.iam.gserviceaccount.com'), method: 'POST', token: ALICE, json: { permissions: ['iam.serviceAccounts.actAs'] } });
-    assertEqual([unknown.status, unknown.body.error.status, unknown.body.error.message], [404, 'NOT_FOUND', 'Unknown service account'], '404');
+    // bob's '*' on proj-a, the service account's own project, now reaches it: carol holds nothing.
+    const none = await call({ url: IAM('sa@proj-a.iam.gserviceaccount.com'), method: 'POST', token: CAROL, json });
+    assertEqual([none.status, none.body], [200, {}], 'none');
+    // IAM v1 discovery: projects/-/serviceAccounts/<missing> answers 403, not 404 (BROWSER-FACTS flag 4).
+    const unknown = await call({ url: IAM('nobody@proj-a.iam.gserviceaccount.com'), method: 'POST', token: ALICE, json });
+    const e = unknown.body.error;
+    assertEqual([unknown.status, e.status, e.message, e.details[0].reason, e.details[0].domain, e.details[0].metadata],
+      [403, 'PERMISSION_DENIED', "Permission 'iam.serviceAccounts.get' denied on resource (or it may not exist).",
+        'IAM_PERMISSION_DENIED', 'iam.googleapis.com', { permission: 'iam.serviceAccounts.get' }], 'missing service account');
   });
 
   t.test('CORS: x-goog-user-project passes the preflight; x-foo is refused and never reaches the fake', async () => {
