@@ -1,7 +1,8 @@
 // Guards the fake Google itself, without the app: a throwaway page (served by the same static
 // server the suite uses) whose script calls every endpoint with fetch, from a real Chromium
 // routed to the fake. It shows real CORS preflights, CORS refusing a header Google does not
-// allow, the error bodies, latency, 429 injection and the violation detectors.
+// allow, the error bodies, latency, 429 injection, the injected faults (legacy rate limits,
+// proxy HTML 5xx, dropped connections, tokeninfo without CORS) and the violation detectors.
 //
 //   cd tests/e2e && npm ci && node selftest.mjs
 
@@ -9,13 +10,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import https from 'node:https';
-import { criticalPath, TESTABLE_ON_PROJECT, CORS_MAX_AGE } from './fake-google.mjs';
+import {
+  criticalPath, TESTABLE_ON_PROJECT, TESTABLE_ON_BUCKET, TESTABLE_ON_SERVICE_ACCOUNT, CORS_MAX_AGE,
+  ADC_CLIENT_ID, GCLOUD_CLIENT_ID, CLOUD_PLATFORM, CLOUD_PLATFORM_READ_ONLY, EMAIL_SCOPE, DEFAULT_BILLING_ACCOUNT,
+} from './fake-google.mjs';
 import { withEnvironment, createRunner, assert, assertEqual, poll } from './harness.mjs';
 
 const ALICE = 'fake-selftest-token-alice-0123456789abcdef';
 const BOB = 'fake-selftest-token-bob-0123456789abcdef';
 const STALE = 'fake-selftest-token-stale-0123456789abcdef';
 const NARROW = 'fake-selftest-token-narrow-0123456789abcdef';
+const READONLY = 'fake-selftest-token-readonly-0123456789abcdef'; // cloud-platform.read-only
+const NOEMAIL = 'fake-selftest-token-noemail-0123456789abcdef'; //   cloud-platform, no email scope
+const ADC = 'fake-selftest-token-adc-0123456789abcdef'; //           an application-default token, holds nothing
 
 const SCENARIO = {
   accounts: {
@@ -23,19 +30,51 @@ const SCENARIO = {
     [BOB]: { sub: '222', email: 'bob@example.com' },
     [STALE]: { sub: '333', email: 'stale@example.com', expired: true },
     [NARROW]: { sub: '444', email: 'narrow@example.com', scopes: ['openid', 'email'] },
+    [READONLY]: { sub: '555', email: 'ro@example.com', scopes: ['openid', EMAIL_SCOPE, CLOUD_PLATFORM_READ_ONLY] },
+    [NOEMAIL]: { sub: '666', email: 'noemail@example.com', scopes: [CLOUD_PLATFORM] },
+    [ADC]: { sub: '777', email: 'adc@example.com', azp: ADC_CLIENT_ID },
   },
   projects: {
     'proj-a': {
       number: '123456789012',
-      grants: { 111: ['compute.instances.create', 'storage.buckets.create', 'serviceusage.services.get'], 222: ['*'], 444: ['*'] },
+      grants: { 111: ['compute.instances.create', 'storage.buckets.create', 'serviceusage.services.get'], 222: ['*'], 444: ['*'], 555: ['*'] },
       enabledServices: ['compute.googleapis.com', 'iam.googleapis.com'],
     },
     // alice sees it but lacks serviceusage.services.get
     'proj-su-denied': { number: '555', grants: { 111: ['compute.instances.create'] }, enabledServices: [] },
     'proj-hidden': { number: '999', grants: { 222: ['*'] } },
+    // The new endpoints: alice may list services, read billing and the policy, list networks.
+    'proj-list': {
+      number: '200000000001',
+      grants: { 111: ['serviceusage.services.list', 'resourcemanager.projects.get', 'resourcemanager.projects.getIamPolicy', 'compute.networks.list'] },
+      enabledServices: ['compute.googleapis.com', 'bigquerystorage.googleapis.com', 'iam.googleapis.com', 'storage.googleapis.com', 'tpu.googleapis.com'],
+      bindings: [
+        { role: 'roles/owner', members: ['user:alice@example.com'] },
+        { role: 'roles/iam.serviceAccountUser', members: ['serviceAccount:sa@proj-a.iam.gserviceaccount.com', 'user:bob@example.com'] },
+      ],
+    },
+    'proj-nobill': {
+      number: '200000000002', billing: false, networks: [], enabledServices: ['compute.googleapis.com'],
+      grants: { 111: ['resourcemanager.projects.get', 'compute.networks.list'] },
+    },
+    'proj-compute-off': { number: '200000000003', grants: { 111: ['*'] }, enabledServices: [] },
+    // owns bucket-owned and the service accounts below: alice's grants here reach them
+    'proj-owner': {
+      number: '200000000004', enabledServices: ['compute.googleapis.com'],
+      grants: { 111: ['storage.objects.get', 'iam.serviceAccounts.get', 'iam.serviceAccounts.actAs', 'compute.instances.create'] },
+    },
   },
-  buckets: { 'bucket-a': { grants: { 111: ['storage.objects.get'], 222: ['*'] } } },
-  serviceAccounts: { 'sa@proj-a.iam.gserviceaccount.com': { grants: { 111: ['iam.serviceAccounts.actAs'] } } },
+  buckets: {
+    'bucket-a': { grants: { 111: ['storage.objects.get'], 222: ['*'] } },
+    'bucket-owned': { project: 'proj-owner', grants: { 222: ['storage.objects.list'] } },
+    'bucket-elsewhere': { project: 'proj-hidden', grants: {} }, // alice holds nothing on proj-hidden
+  },
+  serviceAccounts: {
+    'sa@proj-a.iam.gserviceaccount.com': { grants: { 111: ['iam.serviceAccounts.actAs'] } },
+    'sa-owned@proj-owner.iam.gserviceaccount.com': { grants: {} },
+    'sa-elsewhere@proj-hidden.iam.gserviceaccount.com': { grants: {} },
+    '200000000004-compute@developer.gserviceaccount.com': { project: 'proj-owner', uniqueId: '100000000000000000042', grants: {} },
+  },
 };
 
 const PAGE = `<!doctype html>
@@ -70,6 +109,25 @@ const GCS = (b, perms) => `https://storage.googleapis.com/storage/v1/b/${b}/iam/
   + perms.map((p) => `permissions=${encodeURIComponent(p)}`).join('&');
 const IAM = (sa) => `https://iam.googleapis.com/v1/projects/-/serviceAccounts/${encodeURIComponent(sa)}:testIamPermissions`;
 const TOKENINFO = 'https://oauth2.googleapis.com/tokeninfo';
+const SU_LIST = (p, pageToken) => `https://serviceusage.googleapis.com/v1/projects/${p}/services?filter=state:ENABLED&pageSize=200&fields=services(name),nextPageToken`
+  + (pageToken ? `&pageToken=${encodeURIComponent(pageToken)}` : '');
+const BILLING = (p) => `https://cloudbilling.googleapis.com/v1/projects/${p}/billingInfo`;
+const SA_GET = (sa) => `https://iam.googleapis.com/v1/projects/-/serviceAccounts/${encodeURIComponent(sa)}`;
+const GET_POLICY = (p) => `https://cloudresourcemanager.googleapis.com/v1/projects/${p}:getIamPolicy`;
+const POLICY_REQUEST = { options: { requestedPolicyVersion: 3 } };
+const NETWORKS = (p) => `https://compute.googleapis.com/compute/v1/projects/${p}/global/networks?fields=items(name),nextPageToken&maxResults=500`;
+const SA_DENIED = {
+  error: {
+    code: 403,
+    message: "Permission 'iam.serviceAccounts.get' denied on resource (or it may not exist).",
+    status: 'PERMISSION_DENIED',
+    details: [{
+      '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'IAM_PERMISSION_DENIED', domain: 'iam.googleapis.com',
+      metadata: { permission: 'iam.serviceAccounts.get' },
+    }],
+  },
+};
+const CALLER_DENIED = { error: { code: 403, message: 'The caller does not have permission', status: 'PERMISSION_DENIED' } };
 
 async function main() {
   const pageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-google-selftest-'));
@@ -195,13 +253,15 @@ async function selftest({ site, fake, browser }) {
       [400, 'logging.buckets.get is not a valid Google Cloud Storage permission.', 'invalid'], '400');
   });
 
-  t.test('IAM service account testIamPermissions: actAs held / {} / 404 unknown', async () => {
-    const held = await call({ url: IAM('sa@proj-a.iam.gserviceaccount.com'), method: 'POST', token: ALICE, json: { permissions: ['iam.serviceAccounts.actAs'] } });
+  t.test('IAM service account testIamPermissions: actAs held / {} / 403 (not 404) for a missing one', async () => {
+    const json = { permissions: ['iam.serviceAccounts.actAs'] };
+    const held = await call({ url: IAM('sa@proj-a.iam.gserviceaccount.com'), method: 'POST', token: ALICE, json });
     assertEqual(held.body, { permissions: ['iam.serviceAccounts.actAs'] }, 'held');
-    const none = await call({ url: IAM('sa@proj-a.iam.gserviceaccount.com'), method: 'POST', token: BOB, json: { permissions: ['iam.serviceAccounts.actAs'] } });
-    assertEqual(none.body, {}, 'none');
-    const unknown = await call({ url: IAM('nobody@proj-a.iam.gserviceaccount.com'), method: 'POST', token: ALICE, json: { permissions: ['iam.serviceAccounts.actAs'] } });
-    assertEqual([unknown.status, unknown.body.error.status, unknown.body.error.message], [404, 'NOT_FOUND', 'Unknown service account'], '404');
+    const none = await call({ url: IAM('sa@proj-a.iam.gserviceaccount.com'), method: 'POST', token: ADC, json });
+    assertEqual([none.status, none.body], [200, {}], 'none');
+    // IAM v1 discovery: projects/-/serviceAccounts/<missing> answers 403, not 404 (BROWSER-FACTS flag 4).
+    const unknown = await call({ url: IAM('nobody@proj-a.iam.gserviceaccount.com'), method: 'POST', token: ALICE, json });
+    assertEqual([unknown.status, unknown.body], [403, SA_DENIED], 'missing service account');
   });
 
   t.test('CORS: x-goog-user-project passes the preflight; x-foo is refused and never reaches the fake', async () => {
@@ -212,12 +272,17 @@ async function selftest({ site, fake, browser }) {
     assertEqual(reqs.map((r) => [r.method, r.isPreflight, r.corsRefusedHeaders]), [['OPTIONS', true, ['x-foo']]], 'only the refused preflight');
   });
 
-  t.test('errors: expired 401 ACCESS_TOKEN_EXPIRED, bad token 401, narrow scope 403, on every Bearer host', async () => {
+  t.test('errors: expired 401 ACCESS_TOKEN_EXPIRED, unknown token 401 ACCESS_TOKEN_TYPE_UNSUPPORTED, narrow scope 403, on every endpoint', async () => {
     const urls = [
       [CRM('proj-a'), 'POST', { permissions: ['compute.disks.list'] }],
       [SU('proj-a', ['compute.googleapis.com']), 'GET'],
       [GCS('bucket-a', ['storage.objects.get']), 'GET'],
       [IAM('sa@proj-a.iam.gserviceaccount.com'), 'POST', { permissions: ['iam.serviceAccounts.actAs'] }],
+      [SA_GET('sa@proj-a.iam.gserviceaccount.com'), 'GET'],
+      [SU_LIST('proj-a'), 'GET'],
+      [BILLING('proj-a'), 'GET'],
+      [GET_POLICY('proj-a'), 'POST', POLICY_REQUEST],
+      [NETWORKS('proj-a'), 'GET'],
     ];
     for (const [url, method, json] of urls) {
       const host = new URL(url).host;
@@ -273,6 +338,223 @@ async function selftest({ site, fake, browser }) {
     assertEqual(statuses, [429, 429, 200], 'statuses');
   });
 
+  t.test('tokeninfo: azp / aud name the client (CLI by default, ADC per account); no email scope -> no sub/email', async () => {
+    const cli = await call({ url: TOKENINFO, method: 'POST', form: { access_token: ALICE } });
+    assertEqual([cli.body.azp, cli.body.aud], [GCLOUD_CLIENT_ID, GCLOUD_CLIENT_ID], 'gcloud CLI token');
+    const adc = await call({ url: TOKENINFO, method: 'POST', form: { access_token: ADC } });
+    assertEqual([adc.body.azp, adc.body.aud, adc.body.sub, adc.body.email], [ADC_CLIENT_ID, ADC_CLIENT_ID, '777', 'adc@example.com'], 'ADC token');
+    // samples/tokeninfo_no_email_scope.txt: azp, aud, scope, exp, expires_in, access_type only.
+    const bare = await call({ url: TOKENINFO, method: 'POST', form: { access_token: NOEMAIL } });
+    assertEqual([bare.status, Object.keys(bare.body)], [200, ['azp', 'aud', 'scope', 'exp', 'expires_in', 'access_type']], 'no email scope');
+    assertEqual(bare.body.scope, CLOUD_PLATFORM, 'scope');
+  });
+
+  t.test('tokeninfo without CORS headers (tokeninfoCors: false): the browser sees a network error', async () => {
+    fake.patchScenario((s) => { s.tokeninfoCors = false; });
+    try {
+      const { out, reqs } = await observe(() => call({ url: TOKENINFO, method: 'POST', form: { access_token: ALICE } }));
+      assert(!out.ok && /TypeError|Failed to fetch/.test(out.error), `fetch must fail, got ${JSON.stringify(out)}`);
+      assertEqual(reqs.map((r) => [r.kind, r.status, r.cors]), [['tokeninfo', 200, false]], 'answered, without CORS');
+    } finally {
+      fake.patchScenario((s) => { s.tokeninfoCors = true; });
+    }
+    const again = await call({ url: TOKENINFO, method: 'POST', form: { access_token: ALICE } });
+    assertEqual(again.status, 200, 'back to normal');
+  });
+
+  t.test('CRM: an unknown permission name -> 400 naming it', async () => {
+    const out = await call({ url: CRM('proj-a'), method: 'POST', token: ALICE, json: { permissions: ['compute.instances.create', 'compute.thingz.get'] } });
+    assertEqual([out.status, out.body.error.status, out.body.error.message],
+      [400, 'INVALID_ARGUMENT', 'Permission compute.thingz.get is not valid for this resource.'], 'unknown name');
+  });
+
+  t.test('Service Usage list: enabled names with the project NUMBER, any names, servicesPageSize pages', async () => {
+    const { out, reqs } = await observe(() => call({ url: SU_LIST('proj-list'), token: ALICE }));
+    assertEqual([out.status, out.body], [200, { services: [
+      'compute.googleapis.com', 'bigquerystorage.googleapis.com', 'iam.googleapis.com', 'storage.googleapis.com', 'tpu.googleapis.com',
+    ].map((s) => ({ name: `projects/200000000001/services/${s}` })) }], 'one page, no nextPageToken');
+    assertEqual(reqs.map((r) => [r.kind, r.target, r.isPreflight]),
+      [['serviceusage.list', 'proj-list', true], ['serviceusage.list', 'proj-list', false]], 'log kind / target');
+    fake.patchScenario((s) => { s.servicesPageSize = 2; });
+    try {
+      const names = [];
+      const tokens = [];
+      let token;
+      for (let i = 0; i < 5; i += 1) {
+        const page = await call({ url: SU_LIST('proj-list', token), token: ALICE });
+        assertEqual(page.status, 200, `page ${i}`);
+        names.push(...page.body.services.map((s) => s.name.split('/').pop()));
+        token = page.body.nextPageToken;
+        tokens.push(token);
+        if (!token) break;
+      }
+      assertEqual(names, ['compute.googleapis.com', 'bigquerystorage.googleapis.com', 'iam.googleapis.com', 'storage.googleapis.com', 'tpu.googleapis.com'], 'all pages');
+      assertEqual(tokens.map((x) => typeof x), ['string', 'string', 'undefined'], '3 pages, the last without nextPageToken');
+      const last = fake.requests().filter((r) => r.kind === 'serviceusage.list' && !r.isPreflight).at(-1);
+      assertEqual(last.pageToken, tokens[1], 'pageToken in the log');
+    } finally {
+      fake.patchScenario((s) => { s.servicesPageSize = 200; });
+    }
+    const none = await call({ url: SU_LIST('proj-compute-off'), token: ALICE });
+    assertEqual([none.status, none.body], [200, {}], 'nothing enabled -> {}');
+  });
+
+  t.test('Service Usage list without serviceusage.services.list, or on an unknown project: 403 IAM_PERMISSION_DENIED', async () => {
+    for (const p of ['proj-su-denied', 'no-such-project', 'proj-hidden']) {
+      const out = await call({ url: SU_LIST(p), token: ALICE });
+      const e = out.body.error;
+      assertEqual([out.status, e.status, e.message], [403, 'PERMISSION_DENIED',
+        `Permission 'serviceusage.services.list' denied on resource '//serviceusage.googleapis.com/projects/${p}' (or it may not exist).`], p);
+      assertEqual([e.details[0].reason, e.details[0].domain, e.details[0].metadata.permission],
+        ['IAM_PERMISSION_DENIED', 'serviceusage.googleapis.com', 'serviceusage.services.list'], `${p} ErrorInfo`);
+    }
+    // batchGet on a project the caller cannot see answers the same way (AIP-211).
+    const hidden = await call({ url: SU('proj-hidden', ['compute.googleapis.com']), token: ALICE });
+    assertEqual([hidden.status, hidden.body.error.details[0].metadata.permission], [403, 'serviceusage.services.get'], 'batchGet hidden');
+  });
+
+  t.test('Cloud Billing getBillingInfo: linked / not linked (fields left out) / 403 without resourcemanager.projects.get', async () => {
+    const { out, reqs } = await observe(() => call({ url: BILLING('proj-list'), token: ALICE }));
+    assertEqual([out.status, out.body], [200, {
+      name: 'projects/proj-list/billingInfo', projectId: 'proj-list', billingAccountName: DEFAULT_BILLING_ACCOUNT, billingEnabled: true,
+    }], 'billing on');
+    assertEqual(reqs.map((r) => [r.kind, r.isPreflight, r.hasAuthorization]),
+      [['billing.getBillingInfo', true, false], ['billing.getBillingInfo', false, true]], 'preflighted Bearer GET');
+    const off = await call({ url: BILLING('proj-nobill'), token: ALICE });
+    assertEqual([off.status, off.body], [200, { name: 'projects/proj-nobill/billingInfo', projectId: 'proj-nobill' }], 'billing off');
+    for (const p of ['proj-su-denied', 'no-such-project']) {
+      const denied = await call({ url: BILLING(p), token: ALICE });
+      assertEqual([denied.status, denied.body], [403, CALLER_DENIED], p);
+    }
+    // getBillingInfo's scopes are cloud-platform / cloud-billing(.readonly): not cloud-platform.read-only.
+    const ro = await call({ url: BILLING('proj-a'), token: READONLY });
+    assertEqual([ro.status, ro.body.error.details[0].reason], [403, 'ACCESS_TOKEN_SCOPE_INSUFFICIENT'], 'read-only token');
+  });
+
+  t.test('IAM serviceAccounts.get: 200 via the SA\'s own project; missing or forbidden -> the same 403', async () => {
+    const { out, reqs } = await observe(() => call({ url: SA_GET('sa-owned@proj-owner.iam.gserviceaccount.com'), token: ALICE }));
+    assertEqual(out.status, 200, 'status');
+    const b = out.body;
+    assertEqual([b.name, b.projectId, b.email], ['projects/proj-owner/serviceAccounts/sa-owned@proj-owner.iam.gserviceaccount.com',
+      'proj-owner', 'sa-owned@proj-owner.iam.gserviceaccount.com'], 'name / projectId / email');
+    assert(/^1\d{20}$/.test(b.uniqueId) && b.oauth2ClientId === b.uniqueId, `uniqueId / oauth2ClientId: ${JSON.stringify(b)}`);
+    assertEqual(reqs.filter((r) => !r.isPreflight).map((r) => [r.kind, r.target]),
+      [['iam.serviceAccounts.get', 'sa-owned@proj-owner.iam.gserviceaccount.com']], 'log');
+    const explicit = await call({ url: SA_GET('200000000004-compute@developer.gserviceaccount.com'), token: ALICE });
+    assertEqual([explicit.body.name, explicit.body.uniqueId], ['projects/proj-owner/serviceAccounts/200000000004-compute@developer.gserviceaccount.com',
+      '100000000000000000042'], 'explicit project and uniqueId');
+    for (const sa of ['nobody@proj-owner.iam.gserviceaccount.com', 'sa-elsewhere@proj-hidden.iam.gserviceaccount.com']) {
+      const denied = await call({ url: SA_GET(sa), token: ALICE });
+      assertEqual([denied.status, denied.body], [403, SA_DENIED], sa);
+    }
+  });
+
+  t.test('IAM: a service account inherits its OWN project\'s grants; read-only tokens get 403 SCOPE_INSUFFICIENT', async () => {
+    const json = { permissions: [...TESTABLE_ON_SERVICE_ACCOUNT] };
+    const bob = await call({ url: IAM('sa@proj-a.iam.gserviceaccount.com'), method: 'POST', token: BOB, json });
+    assertEqual(bob.body, { permissions: [...TESTABLE_ON_SERVICE_ACCOUNT] }, "bob's '*' on proj-a");
+    const alice = await call({ url: IAM('sa-owned@proj-owner.iam.gserviceaccount.com'), method: 'POST', token: ALICE, json });
+    assertEqual(alice.body, { permissions: ['iam.serviceAccounts.actAs', 'iam.serviceAccounts.get'] }, "alice's grants on proj-owner");
+    const elsewhere = await call({ url: IAM('sa-elsewhere@proj-hidden.iam.gserviceaccount.com'), method: 'POST', token: ALICE, json });
+    assertEqual(elsewhere.body, {}, 'nothing on proj-hidden: nothing');
+    for (const [url, method, body] of [[IAM('sa@proj-a.iam.gserviceaccount.com'), 'POST', json], [SA_GET('sa@proj-a.iam.gserviceaccount.com'), 'GET']]) {
+      const ro = await call({ url, method, token: READONLY, json: body });
+      const e = ro.body.error;
+      assertEqual([ro.status, e.status, e.message, e.details[0].reason, e.details[0].metadata.service],
+        [403, 'PERMISSION_DENIED', 'Request had insufficient authentication scopes.', 'ACCESS_TOKEN_SCOPE_INSUFFICIENT', 'iam.googleapis.com'], `${method} read-only`);
+    }
+  });
+
+  t.test('CRM getIamPolicy: the project\'s bindings; 403 without resourcemanager.projects.getIamPolicy', async () => {
+    const { out, reqs } = await observe(() => call({ url: GET_POLICY('proj-list'), method: 'POST', token: ALICE, json: POLICY_REQUEST }));
+    assertEqual([out.status, out.body], [200, {
+      version: 1, etag: 'BwXXXX=', bindings: SCENARIO.projects['proj-list'].bindings,
+    }], 'policy');
+    const post = reqs.find((r) => !r.isPreflight);
+    assertEqual([post.kind, post.target, JSON.parse(post.body)], ['crm.getIamPolicy', 'proj-list', POLICY_REQUEST], 'log');
+    const empty = await call({ url: GET_POLICY('proj-a'), method: 'POST', token: READONLY, json: POLICY_REQUEST });
+    assertEqual([empty.status, empty.body], [200, { version: 1, etag: 'BwXXXX=' }], 'no bindings (read-only scope is enough for CRM)');
+    for (const p of ['proj-a', 'proj-hidden', 'no-such-project']) {
+      const denied = await call({ url: GET_POLICY(p), method: 'POST', token: ALICE, json: POLICY_REQUEST });
+      assertEqual([denied.status, denied.body], [403, CALLER_DENIED], p);
+    }
+  });
+
+  t.test('Compute networks.list: items / {} / legacy 403 forbidden / SERVICE_DISABLED naming the project number', async () => {
+    const { out, reqs } = await observe(() => call({ url: NETWORKS('proj-list'), token: ALICE }));
+    assertEqual([out.status, out.body], [200, { items: [{ name: 'default' }] }], 'default network');
+    assertEqual(reqs.filter((r) => !r.isPreflight).map((r) => [r.kind, r.target]), [['compute.networks.list', 'proj-list']], 'log');
+    const none = await call({ url: NETWORKS('proj-nobill'), token: ALICE });
+    assertEqual([none.status, none.body], [200, {}], 'no networks');
+    for (const p of ['proj-a', 'no-such-project']) {
+      const denied = await call({ url: NETWORKS(p), token: ALICE });
+      const message = `Required 'compute.networks.list' permission for 'projects/${p}'`;
+      assertEqual([denied.status, denied.body], [403, { error: { code: 403, message, errors: [{ message, domain: 'global', reason: 'forbidden' }] } }], p);
+    }
+    const off = await call({ url: NETWORKS('proj-compute-off'), token: ALICE });
+    const e = off.body.error;
+    assertEqual([off.status, e.status, e.details[0].reason, e.details[0].metadata.consumer, e.details[0].metadata.service, e.details[0].metadata.serviceTitle],
+      [403, 'PERMISSION_DENIED', 'SERVICE_DISABLED', 'projects/200000000003', 'compute.googleapis.com', 'Compute Engine API'], 'compute off');
+    const ro = await call({ url: NETWORKS('proj-a'), token: READONLY });
+    assertEqual([ro.status, ro.body.error.details[0].reason], [403, 'ACCESS_TOKEN_SCOPE_INSUFFICIENT'], 'read-only token');
+  });
+
+  t.test('Storage: a bucket inherits storage.* grants from its OWN project only', async () => {
+    const all = TESTABLE_ON_BUCKET;
+    const owned = await call({ url: GCS('bucket-owned', all), token: ALICE });
+    assertEqual(owned.body, { kind: 'storage#testIamPermissionsResponse', permissions: ['storage.objects.get'] }, 'alice via proj-owner');
+    const bobOwned = await call({ url: GCS('bucket-owned', all), token: BOB });
+    assertEqual(bobOwned.body.permissions, ['storage.objects.list'], 'bob: bucket-level only');
+    // alice holds storage.objects.get on proj-owner and more on proj-a: none of it reaches a
+    // bucket owned by proj-hidden.
+    const elsewhere = await call({ url: GCS('bucket-elsewhere', all), token: ALICE });
+    assertEqual(elsewhere.body, { kind: 'storage#testIamPermissionsResponse' }, 'alice: nothing');
+    const bobElsewhere = await call({ url: GCS('bucket-elsewhere', all), token: BOB });
+    assertEqual(bobElsewhere.body.permissions, all, "bob's '*' on proj-hidden");
+  });
+
+  t.test('faults: legacy 403 rateLimitExceeded / userRateLimitExceeded, once each, matched by kind', async () => {
+    fake.injectFault({ type: 'rateLimitExceeded', kind: 'serviceusage.list' });
+    fake.injectFault({ type: 'userRateLimitExceeded', kind: 'serviceusage.list' });
+    const bodies = [];
+    for (let i = 0; i < 3; i += 1) bodies.push(await call({ url: SU_LIST('proj-list'), token: ALICE }));
+    assertEqual(bodies.map((b) => b.status), [403, 403, 200], 'statuses');
+    for (const [b, reason, message] of [[bodies[0], 'rateLimitExceeded', 'Rate Limit Exceeded'], [bodies[1], 'userRateLimitExceeded', 'User Rate Limit Exceeded']]) {
+      assertEqual(b.body, { error: { errors: [{ domain: 'usageLimits', reason, message }], code: 403, message } }, reason);
+    }
+    const other = await call({ url: BILLING('proj-list'), token: ALICE });
+    assertEqual(other.status, 200, 'other kinds unaffected');
+    assertEqual(fake.requests().filter((r) => r.fault).slice(-2).map((r) => r.fault), ['rateLimitExceeded', 'userRateLimitExceeded'], 'fault in the log');
+  });
+
+  t.test('faults: proxy HTML 502 readable with CORS; 503 without CORS is a network error; 504', async () => {
+    fake.injectFault({ type: 'html502', host: 'compute.googleapis.com' });
+    const bad = await call({ url: NETWORKS('proj-list'), token: ALICE });
+    assertEqual([bad.status, bad.body], [502, null], 'status, not JSON');
+    assert(bad.text.includes('<title>502 Bad Gateway</title>'), bad.text);
+    fake.injectFault({ type: 'html503', kind: 'billing.getBillingInfo', target: 'proj-list', cors: false });
+    const { out, reqs } = await observe(() => call({ url: BILLING('proj-list'), token: ALICE }));
+    assert(!out.ok && /TypeError|Failed to fetch/.test(out.error), `fetch must fail, got ${JSON.stringify(out)}`);
+    assertEqual(reqs.filter((r) => !r.isPreflight).map((r) => [r.status, r.fault, r.cors]), [[503, 'html503', false]], 'log');
+    fake.injectFault({ type: 'html504', host: 'oauth2.googleapis.com' });
+    const tok = await call({ url: TOKENINFO, method: 'POST', form: { access_token: ALICE } });
+    assertEqual(tok.status, 504, 'tokeninfo 504 when the fault names its host');
+    const fine = await call({ url: BILLING('proj-list'), token: ALICE });
+    assertEqual(fine.status, 200, 'used up');
+  });
+
+  t.test('faults: a dropped connection is a network error, then the same request works', async () => {
+    fake.injectFault({ type: 'drop', kind: 'crm.testIamPermissions' });
+    const json = { permissions: ['compute.instances.create'] };
+    const { out, reqs } = await observe(() => call({ url: CRM('proj-a'), method: 'POST', token: ALICE, json }));
+    assert(!out.ok && /TypeError|Failed to fetch/.test(out.error), `fetch must fail, got ${JSON.stringify(out)}`);
+    const sent = reqs.filter((r) => !r.isPreflight);
+    assertEqual(sent.map((r) => [r.fault, r.status]), [['drop', null]], 'one request, dropped, no retry by Chromium');
+    const again = await call({ url: CRM('proj-a'), method: 'POST', token: ALICE, json });
+    assertEqual([again.status, again.body], [200, json], 'next one answered');
+    fake.clearFaults();
+  });
+
   t.test('latency applies to preflights too: a fresh URL costs 2 round trips of >= L ms', async () => {
     const L = 150;
     fake.setLatency(L);
@@ -317,7 +599,7 @@ async function selftest({ site, fake, browser }) {
 
   t.test('the request log has the documented fields, with times', async () => {
     const e = fake.requests().at(-1);
-    for (const k of ['method', 'host', 'path', 'query', 'isPreflight', 'hasAuthorization', 'startMs', 'endMs']) {
+    for (const k of ['method', 'host', 'path', 'query', 'isPreflight', 'hasAuthorization', 'startMs', 'endMs', 'kind', 'target', 'fault', 'cors']) {
       assert(k in e, `missing ${k}`);
     }
     await poll(() => fake.requests().every((r) => r.endMs !== null && r.endMs >= r.startMs), { what: 'every request answered' });

@@ -1,6 +1,8 @@
 // The accounts, projects and tokens the e2e suite and the benchmark run against.
 
-import { TESTABLE_ON_PROJECT, TESTABLE_ON_BUCKET } from './fake-google.mjs';
+import {
+  TESTABLE_ON_PROJECT, TESTABLE_ON_BUCKET, ADC_CLIENT_ID, EMAIL_SCOPE, CLOUD_PLATFORM, CLOUD_PLATFORM_READ_ONLY,
+} from './fake-google.mjs';
 
 // Obviously fake tokens (never Google-shaped, so no scanner mistakes them for secrets), long enough to search for.
 export const TOKENS = Object.freeze({
@@ -106,5 +108,30 @@ export function world() {
       [saEmail('owner-bkt-11')]: { grants: { [erin.sub]: ['iam.serviceAccounts.actAs'] } },
       [saEmail('bench-docs-7')]: { grants: { [alice.sub]: ['iam.serviceAccounts.actAs'] } },
     },
+  };
+}
+
+// ----- Accounts for the newer identity stories (additive: world() is unchanged) -----
+
+/** Tokens whose accounts extraAccounts() describes; merge them into world().accounts. */
+export const EXTRA_TOKENS = Object.freeze({
+  heidi: 'fake-e2e-token-HEIDIadcTokenRRRRSSSSTTTTUUUU', // an ADC token (gcloud auth application-default)
+  ivan: 'fake-e2e-token-IVANreadOnlyVVVVWWWWXXXXYYYY', //   cloud-platform.read-only (IAM / Billing / Compute refuse it)
+  judy: 'fake-e2e-token-JUDYnoEmailZZZZAAAABBBBCCCC', //    no email scope: tokeninfo has no sub / email
+});
+
+export const EXTRA_ACCOUNTS = Object.freeze({
+  heidi: { sub: '888', email: 'heidi@example.com' },
+  ivan: { sub: '999', email: 'ivan@example.com' },
+  judy: { sub: '1010', email: 'judy@example.com' },
+});
+
+/** token -> account for EXTRA_TOKENS, e.g. `w.accounts = { ...w.accounts, ...extraAccounts() }`. */
+export function extraAccounts() {
+  const { heidi, ivan, judy } = EXTRA_ACCOUNTS;
+  return {
+    [EXTRA_TOKENS.heidi]: { ...heidi, azp: ADC_CLIENT_ID },
+    [EXTRA_TOKENS.ivan]: { ...ivan, scopes: ['openid', EMAIL_SCOPE, CLOUD_PLATFORM_READ_ONLY] },
+    [EXTRA_TOKENS.judy]: { ...judy, scopes: [CLOUD_PLATFORM] },
   };
 }
