@@ -18,6 +18,8 @@
 //!
 //! [`suggest`] is a greedy set cover with fixed rules; see its documentation.
 
+pub mod fix;
+
 use super::permission::Permission;
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
