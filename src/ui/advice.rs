@@ -254,7 +254,8 @@ fn AdviceBody(props: &AdviceBodyProps) -> Html {
         (_, Some(Err(error))) => html! { <p class="error" role="alert">{ error.to_string() }</p> },
         _ => html! { <p class="hint" role="status">{ "Loading role data…" }</p> },
     };
-    html! { <section class="advice" data-testid="advice">{ body }</section> }
+    // `fix` reuses app.css's styling of command blocks.
+    html! { <section class="advice fix" data-testid="advice">{ body }</section> }
 }
 
 fn code_list(permissions: &[crate::core::permission::Permission]) -> Html {
@@ -314,7 +315,7 @@ fn view(advice: &FixAdvice) -> Html {
             </ul>
             <CopyButton text={advice.script()} label="Copy all" />
             if let (Some(alt), Some(grant)) = (&advice.alternative, advice.alternative_grant()) {
-                <details class="fix">
+                <details class="alternative">
                     <summary>{ "Alternative: one custom role with exactly the missing project permissions" }</summary>
                     <pre><code>{ &alt.yaml }</code></pre>
                     <CopyButton text={alt.yaml.clone()} label="Copy YAML" />
