@@ -17,6 +17,7 @@ pub mod names;
 pub mod permission;
 pub mod plan;
 pub mod report;
+pub mod roles;
 pub mod verdict;
 
 /// Builds an ordered collection by inserting each item. `collect()` into a `BTreeMap` or

@@ -1,6 +1,7 @@
 //! The Yew UI: one reducer ([`state`]) for app state; requests and storage in effects and
 //! callbacks; views in [`form`] and [`results`].
 
+pub mod advice;
 pub mod form;
 pub mod results;
 pub mod state;
