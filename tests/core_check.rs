@@ -725,7 +725,9 @@ fn a_read_only_token_sends_nothing_to_iam() {
         .log
         .borrow()
         .iter()
-        .all(|l| !l.contains("iam.googleapis.com")));
+        .all(|l| ["iam", "cloudbilling", "compute"]
+            .iter()
+            .all(|host| !l.contains(&format!("{host}.googleapis.com")))));
     assert!(!findings.is_complete());
     let vs = verdicts(&plan, &findings);
     let first = vs.iter().find(|v| v.topic == Topic::FirstLaunch).unwrap();

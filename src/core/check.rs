@@ -219,15 +219,16 @@ pub enum TokenScope {
     /// Full `cloud-platform` (or unknown: then Google's answer says).
     #[default]
     Full,
-    /// `cloud-platform.read-only` only: IAM's calls refuse it (their reference lists only the
-    /// `iam` and `cloud-platform` scopes), so they are not sent.
+    /// `cloud-platform.read-only` only: IAM, Cloud Billing's `getBillingInfo` and Compute
+    /// Engine's `networks.list` refuse it (their references list `cloud-platform` and their own
+    /// scopes, not `cloud-platform.read-only`), so those calls are not sent.
     ReadOnly,
 }
 
-/// Why an IAM call was not sent with a read-only token.
-pub fn read_only_scope_error() -> ApiError {
+/// Why a call to `api` was not sent with a read-only token.
+pub fn read_only_scope_error(api: &str) -> ApiError {
     ApiError::NotSent {
-        reason: "a read-only token (cloud-platform.read-only) cannot call IAM: service accounts need a token with the full cloud-platform scope, such as `gcloud auth application-default print-access-token`".into(),
+        reason: format!("a read-only token (cloud-platform.read-only) cannot call {api}: it needs the full cloud-platform scope, as `gcloud auth application-default print-access-token` has"),
     }
 }
 
@@ -420,7 +421,7 @@ async fn lookup_first_launch<T: Transport>(
 ) -> FirstLaunchFindings {
     let exists = async {
         if scope == TokenScope::ReadOnly {
-            return Err(read_only_scope_error());
+            return Err(read_only_scope_error("IAM"));
         }
         match send(transport, endpoints::service_account_get(account, token)).await {
             Ok(_) => Ok(true),
@@ -431,7 +432,7 @@ async fn lookup_first_launch<T: Transport>(
     let act_as = async {
         if scope == TokenScope::ReadOnly {
             return Some(PermissionFinding::Error {
-                error: read_only_scope_error(),
+                error: read_only_scope_error("IAM"),
             });
         }
         let act_as = Permission::parse(ACT_AS).ok()?;
@@ -460,6 +461,9 @@ async fn lookup_first_launch<T: Transport>(
         endpoints::parse_roles_of(&body, &member)
     };
     let networks = async {
+        if scope == TokenScope::ReadOnly {
+            return Err(read_only_scope_error("Compute Engine"));
+        }
         let body = send(transport, endpoints::networks_list(&plan.project, token)).await?;
         endpoints::parse_networks(&body)
     };
@@ -490,6 +494,9 @@ pub async fn run<T: Transport>(
         if !plan.reads_billing() {
             return None;
         }
+        if scope == TokenScope::ReadOnly {
+            return Some(Err(read_only_scope_error("Cloud Billing")));
+        }
         Some(
             match send(transport, endpoints::billing_info(&plan.project, token)).await {
                 Ok(body) => endpoints::parse_billing_info(&body),
@@ -514,7 +521,7 @@ pub async fn run<T: Transport>(
                 .service_account_permissions()
                 .into_iter()
                 .map(|p| {
-                    let error = read_only_scope_error();
+                    let error = read_only_scope_error("IAM");
                     (p, PermissionFinding::Error { error })
                 })
                 .collect(),

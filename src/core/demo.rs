@@ -560,8 +560,14 @@ impl SimulatedGoogle {
         if self.world.consumer_disabled.contains(&service) {
             return service_disabled(&service, GCLOUD_CONSUMER);
         }
-        // IAM's methods list only the `iam` and `cloud-platform` scopes (BROWSER-FACTS flag 1).
-        if service == "iam.googleapis.com" && !account.has_scope(FULL_SCOPE) {
+        // IAM's methods list only the `iam` and `cloud-platform` scopes (BROWSER-FACTS flag 1);
+        // getBillingInfo and Compute's networks.list do not list `cloud-platform.read-only`
+        // either (their REST references).
+        let full_scope_only = matches!(
+            host,
+            "iam.googleapis.com" | "cloudbilling.googleapis.com" | "compute.googleapis.com"
+        );
+        if full_scope_only && !account.has_scope(FULL_SCOPE) {
             let metadata = vec![
                 ("method", "google.iam.admin.v1.IAM".to_owned()),
                 ("service", service.clone()),

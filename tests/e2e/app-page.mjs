@@ -31,6 +31,8 @@ export const CAPABILITIES = Object.freeze([
   { key: 'managedJobs', heading: 'Managed jobs', testid: 'verdict-managed-jobs' },
 ]);
 export const CUSTOM = Object.freeze({ key: 'custom', heading: 'Custom', testid: 'verdict-custom' });
+/** The fourth card when SkyPilot's profiles are checked: what the first launch needs beyond sky check. */
+export const FIRST_LAUNCH = Object.freeze({ key: 'firstLaunch', heading: 'First launch', testid: 'verdict-first-launch' });
 export const ALL_TOPICS = Object.freeze([...CAPABILITIES, CUSTOM]);
 const TIMEOUT = 10_000;
 
@@ -42,8 +44,7 @@ export const OPTION_LABELS = Object.freeze({
   reservations: /^Reservations \(/,
   cloneDisk: 'Clone disk (--clone-disk-from)',
   customImage: 'Custom image (--image-id)',
-  firstLaunch: /^First launch \(admin\):/,
-  jobsBucketOnGcs: /^Jobs bucket on GCS \(/,
+  gcsMounts: /^GCS storage mounts/,
   skypilotProfiles: /^SkyPilot profiles \(untick to test only the custom list\)/,
 });
 export const MODE_LABELS = Object.freeze({ parity: /^sky check parity/, docs: /^SkyPilot docs/ });
@@ -52,7 +53,7 @@ export const FORM_DEFAULTS = Object.freeze({
   mode: 'parity',
   options: Object.freeze({
     customVpc: false, openPorts: false, tpus: false, reservations: false, cloneDisk: false,
-    customImage: false, firstLaunch: false, jobsBucketOnGcs: true, skypilotProfiles: true,
+    customImage: false, gcsMounts: false, skypilotProfiles: true,
   }),
   bucket: '',
   serviceAccount: '',
@@ -165,6 +166,11 @@ export class AppPage {
   /** { compute, storage, managedJobs }: each "Ready" | "Not ready" | "Unknown" | null (absent). */
   async verdicts() {
     return this.verdictsOf(CAPABILITIES);
+  }
+
+  /** The First launch verdict ("Ready" | "Not ready" | "Unknown" | null when absent). */
+  async firstLaunch() {
+    return (await this.verdictsOf([FIRST_LAUNCH])).firstLaunch;
   }
 
   /** The verdict texts of `topics`, keyed by topic (null = absent). */
@@ -294,7 +300,7 @@ export class AppPage {
    * The card is the nearest element around the verdict's data-testid that holds a heading.
    */
   async card(key) {
-    const topic = ALL_TOPICS.find((t) => t.key === key);
+    const topic = [...ALL_TOPICS, FIRST_LAUNCH].find((t) => t.key === key);
     const status = this.resultsRegion().getByTestId(topic.testid);
     if ((await status.count()) === 0) return null;
     const card = status.first().locator('xpath=ancestor::*[.//*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6 or @role="heading"]][1]');

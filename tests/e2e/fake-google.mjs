@@ -98,7 +98,7 @@ export const TESTABLE_ON_PROJECT = Object.freeze([
   'compute.instances.setLabels', 'compute.instances.setMetadata',
   'compute.instances.setServiceAccount', 'compute.instances.setTags', 'compute.instances.start',
   'compute.instances.stop', 'compute.networks.get', 'compute.networks.getEffectiveFirewalls',
-  'compute.networks.list', 'compute.projects.get', 'compute.reservations.list',
+  'compute.networks.create', 'compute.networks.list', 'compute.projects.get', 'compute.reservations.list',
   'compute.subnetworks.list', 'compute.subnetworks.use', 'compute.subnetworks.useExternalIp',
   'compute.zoneOperations.get',
   // iam
