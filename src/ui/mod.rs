@@ -369,7 +369,10 @@ pub fn App() -> Html {
                 </p>
             </header>
             <form::CheckForm state={state.clone()} dispatch={dispatch.clone()} on_check={on_check.clone()} />
-            <results::Results state={state.clone()} on_check={on_check} />
+            // Role data for the fix advice is fetched once per page, and only when advice shows.
+            <advice::RoleDataProvider>
+                <results::Results state={state.clone()} on_check={on_check} />
+            </advice::RoleDataProvider>
             <results::Honesty />
             <footer class="app-footer">
                 { "Your token stays in this page's memory: it is sent only to Google's API hosts and never stored. Results (with the account's email) are cached in this browser for 10 minutes per account, project and plan. " }

@@ -1,10 +1,12 @@
 //! The results region: one verdict each for Compute, Storage, Managed jobs (and Custom), how to
 //! fix what is missing, the APIs, every permission by group, and the JSON report.
 
+use super::advice::Advice;
 use super::now_ms;
 use super::state::{IdentityState, Outcome, Run, State};
-use crate::core::advice::fix_commands;
+use crate::core::advice::missing_by_target;
 use crate::core::cache::describe_age;
+use crate::core::catalog::Capability;
 use crate::core::catalog::{required_by, Source};
 use crate::core::check::ApiFinding;
 use crate::core::google_error::ErrorKind;
@@ -56,7 +58,10 @@ fn permission_list(list: &[crate::core::permission::Permission]) -> Html {
 }
 
 fn verdict_card(v: &Verdict, outcome: &Outcome, email: Option<&str>) -> Html {
-    let commands = fix_commands(&outcome.plan, email, v);
+    let plan = &outcome.plan;
+    // A custom list may name any permission: only the full role index covers it.
+    let custom_list = plan.capabilities().contains(&Capability::Custom)
+        && matches!(v.topic, crate::core::verdict::Topic::Custom);
     let heading_id = format!("verdict-heading-{}", v.topic.slug());
     html! {
         <article class={classes!("verdict", status_class(v.status))} aria-labelledby={heading_id.clone()}>
@@ -91,10 +96,11 @@ fn verdict_card(v: &Verdict, outcome: &Outcome, email: Option<&str>) -> Html {
                     { for v.notes.iter().map(|n| html! { <li>{ n }</li> }) }
                 </ul>
             }
-            if !commands.is_empty() {
-                <details class="fix">
-                    <summary>{ "How to fix (gcloud, run as a project admin)" }</summary>
-                    <pre><code>{ commands.join("\n") }</code></pre>
+            if v.has_fix() {
+                <details class="fix" open=true>
+                    <summary>{ "How to fix" }</summary>
+                    <Advice project={plan.project.clone()} member_email={email.map(str::to_owned)}
+                        missing={missing_by_target(plan, v)} apis_off={v.apis_off.clone()} {custom_list} />
                 </details>
             }
         </article>

@@ -145,6 +145,17 @@ export class AppPage {
     await this.tokenInput().press('Tab');
   }
 
+  /** The optional gcloud CLI token, inside its disclosure (opened first when closed). */
+  cliTokenInput() { return this.page.getByLabel('gcloud CLI token', { exact: true }); }
+
+  async enterCliToken(token) {
+    if (!(await this.cliTokenInput().isVisible())) {
+      await this.page.getByText('Also check the gcloud CLI account', { exact: false }).first().click({ timeout: TIMEOUT });
+    }
+    await this.cliTokenInput().fill(token, { timeout: TIMEOUT });
+    await this.cliTokenInput().press('Tab');
+  }
+
   async enterProject(project) {
     await this.projectInput().fill(project);
     await this.projectInput().press('Tab');

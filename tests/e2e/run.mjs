@@ -11,7 +11,9 @@ import path from 'node:path';
 import { BEARER_HOSTS, CONSUMER_PROJECT } from './fake-google.mjs';
 import { withEnvironment, createRunner, assert, assertEqual, poll, distDir, HERE } from './harness.mjs';
 import { AppPage, FORM_DEFAULTS } from './app-page.mjs';
-import { world, TOKENS, ACCOUNTS, SEED_MISSING, BULK, BULK_MISSING, saEmail } from './world.mjs';
+import {
+  world, TOKENS, ACCOUNTS, SEED_MISSING, BULK, BULK_MISSING, saEmail, EXTRA_TOKENS, EXTRA_ACCOUNTS,
+} from './world.mjs';
 
 const { alice, bob, carol, dave } = ACCOUNTS;
 const SEED = { compute: 'Not ready', storage: 'Ready', managedJobs: 'Not ready' };
@@ -62,14 +64,15 @@ const STEPS = [
     expect: { alert: ['expired'], noDefiniteVerdict: true },
   },
   {
-    name: 'Cloud Resource Manager API disabled in the consumer project: alert names it, verdicts Unknown',
+    name: "Cloud Resource Manager API disabled in Google's shared consumer project: alert names it and the way out (a quota project), verdicts Unknown, no link or command for a project nobody can change",
     token: TOKENS.alice, as: alice, project: 'demo-crm-off-3',
     beforeClick: (fake) => fake.disableInConsumer('cloudresourcemanager.googleapis.com'),
     after: (fake) => fake.disableInConsumer('cloudresourcemanager.googleapis.com', false),
     expect: {
-      alert: ['cloudresourcemanager.googleapis.com', CONSUMER_PROJECT],
+      alert: ['cloudresourcemanager.googleapis.com', CONSUMER_PROJECT, 'set-quota-project'],
       verdicts: ALL_UNKNOWN,
-      link: ['Enable cloudresourcemanager.googleapis.com in the Cloud console', `overview?project=${CONSUMER_PROJECT}`],
+      noLinkTo: CONSUMER_PROJECT,
+      notInResults: `gcloud services enable cloudresourcemanager.googleapis.com --project ${CONSUMER_PROJECT}`,
     },
   },
   {
@@ -154,6 +157,13 @@ async function runStep(step, { app, fake, ctx }) {
       const alerts = await app.alertTexts();
       assert(alerts.some((a) => e.alert.every((s) => a.toLowerCase().includes(s.toLowerCase()))),
         `no alert contains ${JSON.stringify(e.alert)}; alerts: ${JSON.stringify(alerts)}`);
+    }
+    if (e.noLinkTo) {
+      const hrefs = await app.page.locator('a[href]').evaluateAll((as) => as.map((a) => a.href));
+      assertEqual(hrefs.filter((h) => h.includes(e.noLinkTo)), [], `links to ${e.noLinkTo}`);
+    }
+    if (e.notInResults) {
+      assert(!(await app.resultsText()).includes(e.notInResults), `the results show "${e.notInResults}"`);
     }
     if (e.link) {
       const [name, hrefPart] = e.link;
@@ -304,7 +314,7 @@ function optionScenarios(scenario) {
     const run = await runCheck(app, fake, ctx);
     const asked = askedOf(run.crm);
     for (const p of TPU_PERMISSIONS) assert(asked.includes(p), `${p} not in the Resource Manager bodies: ${run.crm.map((r) => r.body).join(' | ')}`);
-    assert(run.su.some((r) => (r.services || []).includes('tpu.googleapis.com')), `tpu.googleapis.com not looked up: ${describe(run.su)}`);
+    assert(run.su.some((r) => r.kind === 'serviceusage.list' && r.status === 200), `enabled services not listed: ${describe(run.su)}`);
     await expectScreen(async () => {
       assertEqual((await app.allVerdicts()).compute, 'Not ready', 'Compute verdict');
       const compute = await app.card('compute');
@@ -314,7 +324,7 @@ function optionScenarios(scenario) {
       assert(apis !== null, 'no visible APIs list (data-testid="apis")');
       assert(apis.includes('tpu.googleapis.com: off'), `APIs list: ${JSON.stringify(apis)}`);
       const text = await app.resultsText();
-      const line = 'gcloud services enable tpu.googleapis.com --project opts-tpu-8';
+      const line = 'gcloud services enable tpu.googleapis.com --project=opts-tpu-8';
       assert(text.includes(line), `"${line}" is not shown in the results region`);
     });
     await resetAndCheck(app);
@@ -326,10 +336,10 @@ function optionScenarios(scenario) {
     'bogus', // not service.resource.verb
     'compute.instances.create', // held
     'compute.instances.create', // the duplicate
-    'resourcemanager.projects.create', // untestable on a project
+    'resourcemanager.projects.create', // not valid on a project (an organization-level name)
     'compute.firewalls.create', // not held by alice on demo-seed-1
   ].join('\n');
-  scenario('[catalogue and options] custom list only: bad entries named with reasons; Custom Not ready for the one missing; the untestable one set aside', async ({ app, fake, ctx }) => {
+  scenario('[catalogue and options] custom list only: bad entries named with reasons; Custom Not ready for the one missing and the one not valid on a project', async ({ app, fake, ctx }) => {
     await prepare(app, ctx, { who: 'alice', project: 'demo-seed-1', form: { options: { skypilotProfiles: false }, custom: CUSTOM_TEXT } });
     await expectScreen(async () => {
       assertEqual(await app.customSummary(), '3 to check, 1 duplicate(s) folded, 2 skipped:', 'custom-summary');
@@ -349,9 +359,9 @@ function optionScenarios(scenario) {
       assertEqual(await app.allHeadings(), ['Custom'], 'verdict headings');
       assertEqual((await app.allVerdicts()).custom, 'Not ready', 'Custom verdict');
       const custom = await app.card('custom');
-      assertEqual(custom.codes, ['compute.firewalls.create'], 'names listed in the Custom card');
-      assert(custom.notes.some((n) => n.includes('resourcemanager.projects.create') && n.includes('untestable on a project')),
-        `no note says resourcemanager.projects.create is untestable on a project; notes: ${JSON.stringify(custom.notes)}`);
+      assertEqual(custom.codes, ['compute.firewalls.create', 'resourcemanager.projects.create'], 'names listed in the Custom card');
+      assert(custom.text.includes('Not valid on a project (1) — not valid on a project: misspelt, or it belongs to an organization, folder or billing account'),
+        `the Custom card does not say why resourcemanager.projects.create fails: ${custom.text}`);
     });
     await resetAndCheck(app);
     return run.note;
@@ -488,7 +498,7 @@ function honestyScenarios(scenario) {
       const apis = await app.apis();
       assert(apis !== null, 'no visible APIs list (data-testid="apis")');
       assert(apis.includes('compute.googleapis.com: off'), `APIs list: ${JSON.stringify(apis)}`);
-      const line = 'gcloud services enable compute.googleapis.com --project apis-off-12';
+      const line = 'gcloud services enable compute.googleapis.com --project=apis-off-12';
       assert((await app.resultsText()).includes(line), `"${line}" is not shown in the results region (commands in the Compute card, visible or not: ${JSON.stringify(compute.commands)})`);
     });
     await resetAndCheck(app);
@@ -510,8 +520,9 @@ function honestyScenarios(scenario) {
       assert(jobs.codes.includes('serviceusage.services.enable'), `Managed jobs does not name serviceusage.services.enable: ${JSON.stringify(jobs.codes)}`);
       const twice = jobs.codes.filter((c, i) => jobs.codes.indexOf(c) !== i);
       assertEqual(twice, [], 'names listed more than once in the Managed jobs card');
-      for (const cmd of jobs.commands.filter((c) => c.includes('--permissions '))) {
-        const perms = cmd.split('--permissions ')[1].split(/\s/)[0].split(',');
+      const lists = jobs.commands.flatMap((c) => [...c.matchAll(/--(?:add-)?permissions=([^\s;]+)/g)].map((m) => m[1].split(',')));
+      assert(lists.length > 0, `no permission list in the Managed jobs fix: ${JSON.stringify(jobs.commands)}`);
+      for (const perms of lists) {
         assertEqual(perms.filter((q, i) => perms.indexOf(q) !== i), [], 'permissions repeated in the gcloud fix command of Managed jobs');
       }
     });
@@ -519,26 +530,140 @@ function honestyScenarios(scenario) {
     return `${fake.requestsSince(mark).length} requests`;
   });
 
-  scenario('[no false verdicts] Service Usage 403 IAM_PERMISSION_DENIED (no serviceusage.services.get): Unknown, never Not ready; the alert names the permission', async ({ app, fake, ctx }) => {
-    await prepare(app, ctx, { who: 'gina', project: 'su-denied-13' });
+  scenario('[no false verdicts] SkyPilot\'s documented minimal role (no serviceusage.services.get): APIs read with services.list, real verdicts', async ({ app, fake, ctx }) => {
+    await prepare(app, ctx, { who: 'gina', project: 'minimal-role-14' });
     const run = await runCheck(app, fake, ctx);
-    assertEqual(run.su.map((r) => r.status), [403], 'Service Usage answers (a 403 is not retried)');
+    assertEqual(run.su.map((r) => `${r.kind} ${r.status}`), ['serviceusage.list 200'], 'Service Usage requests');
     assert(run.crm.every((r) => r.status === 200), `Resource Manager answers: ${describe(run.crm)}`);
-    const googleMessage = "Permission 'serviceusage.services.get' denied on resource '//serviceusage.googleapis.com/projects/su-denied-13' (or it may not exist).";
     await expectScreen(async () => {
       const v = await app.allVerdicts();
-      assertEqual([v.compute, v.storage, v.managedJobs], ['Unknown', 'Unknown', 'Unknown'], 'verdicts [compute, storage, managed jobs]');
-      const alerts = await app.alertTexts();
-      // The app's own words (Google's message quoted aside) must name the permission, and must not
-      // claim that the project does not exist: the account sees it.
-      const own = alerts.filter((a) => a.includes('serviceusage.services.get')).map((a) => a.replace(googleMessage, ''));
-      assert(own.some((a) => a.includes('serviceusage.services.get')),
-        `no alert names serviceusage.services.get in its own words; alerts: ${JSON.stringify(alerts)}`);
-      assert(own.some((a) => a.includes('serviceusage.services.get') && !/does not exist/i.test(a)),
-        `the alert says the project does not exist: ${JSON.stringify(own)}`);
+      assertEqual([v.compute, v.storage, v.managedJobs], ['Ready', 'Ready', 'Ready'], 'verdicts [compute, storage, managed jobs]');
+      assertEqual(await app.alertTexts(), [], 'alerts');
+      // The documented role cannot create skypilot-v1: that is the First launch card's business.
+      assertEqual(await app.firstLaunch(), 'Not ready', 'First launch verdict');
+      const first = await app.card('firstLaunch');
+      assertEqual(first.codes.filter((c) => c.includes('.')).sort(),
+        ['iam.serviceAccounts.create', 'resourcemanager.projects.setIamPolicy'], 'names in the First launch card');
     });
     await resetAndCheck(app);
     return run.note;
+  });
+
+  scenario('[no false verdicts] a jobs.bucket in another team\'s project where the owner holds nothing: Storage and Managed jobs Not ready', async ({ app, fake, ctx }) => {
+    await prepare(app, ctx, { who: 'erin', project: 'owner-bkt-11', form: { bucket: 'gs://other-team-15-bkt/jobs/erin' } });
+    const run = await runCheck(app, fake, ctx);
+    assertEqual(run.gcs.map((r) => `${r.path} ${r.status}`), ['/storage/v1/b/other-team-15-bkt/iam/testPermissions 200'], 'bucket test (sub-path dropped)');
+    await expectScreen(async () => {
+      const v = await app.allVerdicts();
+      assertEqual([v.compute, v.storage, v.managedJobs], ['Ready', 'Not ready', 'Not ready'], 'verdicts [compute, storage, managed jobs]');
+      assertEqual(sorted((await app.card('storage')).codes.filter((c) => c.startsWith('storage.'))), BUCKET_OBJECT_PERMISSIONS, 'names in the Storage card');
+      const storage = await app.card('storage');
+      assert(storage.commands.some((c) => c.startsWith('gcloud storage buckets add-iam-policy-binding gs://other-team-15-bkt ')),
+        `the fix does not grant on the bucket: ${JSON.stringify(storage.commands)}`);
+    });
+    await resetAndCheck(app);
+    return run.note;
+  });
+
+  scenario('[no false verdicts] a compute-only account: Managed jobs Ready through the controller without a bucket, Not ready with a GCS jobs.bucket', async ({ app, fake, ctx }) => {
+    await prepare(app, ctx, { who: 'bob', project: 'compute-only-16' });
+    const run = await runCheck(app, fake, ctx);
+    await expectScreen(async () => {
+      const v = await app.allVerdicts();
+      assertEqual([v.compute, v.storage, v.managedJobs], ['Ready', 'Not ready', 'Ready'], 'verdicts without a bucket');
+      const jobs = await app.card('managedJobs');
+      assert(jobs.notes.some((n) => n.includes('through the controller') && n.includes('sky check gcp')),
+        `no note about the two-hop upload: ${JSON.stringify(jobs.notes)}`);
+    });
+    await app.setForm({ bucket: 'compute-only-16-jobs' });
+    await runCheck(app, fake, ctx);
+    await expectScreen(async () => {
+      const v = await app.allVerdicts();
+      assertEqual([v.compute, v.storage, v.managedJobs], ['Ready', 'Not ready', 'Not ready'], 'verdicts with jobs.bucket on GCS');
+    });
+    await resetAndCheck(app);
+    return run.note;
+  });
+
+  scenario('[no false verdicts] a typo in a custom list: Custom Not ready, named as not valid on a project', async ({ app, fake, ctx }) => {
+    await prepare(app, ctx, { who: 'alice', project: 'demo-full-2', form: { options: { skypilotProfiles: false }, custom: 'compute.instances.creat\ncompute.instances.create' } });
+    const run = await runCheck(app, fake, ctx);
+    assertEqual(run.crm.map((r) => r.status), [400, 200], 'Resource Manager answers: the typo refused, the rest answered');
+    await expectScreen(async () => {
+      assertEqual((await app.allVerdicts()).custom, 'Not ready', 'Custom verdict');
+      const custom = await app.card('custom');
+      assertEqual(custom.codes, ['compute.instances.creat'], 'names in the Custom card');
+      assert(custom.text.includes('misspelt'), `the card does not say it may be misspelt: ${custom.text}`);
+    });
+    await resetAndCheck(app);
+    return run.note;
+  });
+
+  scenario('[no false verdicts] Resource Manager failing (503 after every retry) while compute.googleapis.com is off: Unknown, never Not ready', async ({ app, fake, ctx }) => {
+    await prepare(app, ctx, { who: 'alice', project: 'crm-fail-17' });
+    fake.injectFault({ type: 'html503', host: CRM_HOST, times: Infinity });
+    let run;
+    try {
+      run = await runCheck(app, fake, ctx);
+    } finally {
+      fake.clearFaults();
+    }
+    assert(run.crm.length >= 4 && run.crm.every((r) => r.status === 503), `Resource Manager answers: ${describe(run.crm)}`);
+    await expectScreen(async () => {
+      const v = await app.allVerdicts();
+      assertEqual(v.compute, 'Unknown', 'Compute verdict');
+      assertEqual(v.managedJobs, 'Unknown', 'Managed jobs verdict');
+      const apis = await app.apis();
+      assert(apis.includes('compute.googleapis.com: off'), `APIs list: ${JSON.stringify(apis)}`);
+    });
+    await resetAndCheck(app);
+    return run.note;
+  });
+
+  scenario('[no false verdicts] a project without billing: Compute and Managed jobs Not ready, saying VMs cannot be created', async ({ app, fake, ctx }) => {
+    await prepare(app, ctx, { who: 'alice', project: 'no-billing-18' });
+    const run = await runCheck(app, fake, ctx);
+    assert(run.bearer.some((r) => r.kind === 'billing.getBillingInfo' && r.status === 200), `no billing look-up: ${describe(run.bearer)}`);
+    await expectScreen(async () => {
+      const v = await app.allVerdicts();
+      assertEqual([v.compute, v.storage, v.managedJobs], ['Not ready', 'Ready', 'Not ready'], 'verdicts [compute, storage, managed jobs]');
+      assert((await app.card('compute')).text.includes('No billing account: VMs cannot be created'), 'the Compute card does not say why');
+    });
+    await resetAndCheck(app);
+    return run.note;
+  });
+
+  scenario('[identity] ADC and gcloud CLI tokens of different accounts: both checked in one wave, the difference first on the page', async ({ app, fake, ctx }) => {
+    const { heidi } = EXTRA_ACCOUNTS;
+    await app.enterToken(EXTRA_TOKENS.heidi);
+    await app.waitForIdentity(heidi.email);
+    await app.enterCliToken(TOKENS.bob);
+    await poll(async () => ((await app.page.getByTestId('cli-identity').allInnerTexts()).join(' ')).includes(ACCOUNTS.bob.email),
+      { what: "the CLI token's account" });
+    await app.enterProject('two-ids-19');
+    const mark = fake.mark();
+    await app.clickAndSettle('Check');
+    await fake.settled();
+    const bearer = fake.requestsSince(mark).filter((r) => !r.isPreflight && BEARER_HOSTS.includes(r.host));
+    assertEqual(sorted(new Set(bearer.map((r) => r.sub))), sorted([heidi.sub, ACCOUNTS.bob.sub]), 'accounts behind the requests');
+    oneWave(bearer, "both tokens' requests");
+    await expectScreen(async () => {
+      const section = app.page.getByTestId('two-identities');
+      assert((await section.count()) === 1, 'no "Two identities" section');
+      const text = norm(await section.innerText());
+      assert(text.includes('Different accounts') && text.includes(heidi.email) && text.includes(ACCOUNTS.bob.email), text);
+      assert(text.includes('Compute Not ready Ready'), `the differences table: ${text}`);
+      // It comes before the verdicts.
+      const order = await app.page.evaluate(() => {
+        const two = document.querySelector('[data-testid="two-identities"]');
+        const compute = document.querySelector('[data-testid="verdict-compute"]');
+        return Boolean(two.compareDocumentPosition(compute) & Node.DOCUMENT_POSITION_FOLLOWING);
+      });
+      assert(order, 'the two-identities section is not before the verdicts');
+      assertEqual((await app.allVerdicts()).compute, 'Not ready', "Compute as sky check's ADC identity sees it");
+    });
+    await app.enterCliToken('');
+    return `${bearer.length} requests`;
   });
 }
 
@@ -592,16 +717,18 @@ async function main() {
       return `${report.permissions.length} permissions, ${report.verdicts.length} verdicts`;
     });
 
-    t.test('"Try the demo", then Check: three verdicts without calling Google', async () => {
+    t.test('"Try the demo", then Check: the seed story without calling Google, and nothing written to the cache', async () => {
       await open();
       await app.reload();
+      const keysBefore = Object.keys((await app.storageDump()).localStorage).sort();
       const mark = fake.mark();
       await app.button('Try the demo').click({ timeout: 10_000 });
       await app.clickAndSettle('Check');
-      const got = await app.verdicts();
-      for (const [k, v] of Object.entries(got)) assert(['Ready', 'Not ready', 'Unknown'].includes(v), `demo verdict ${k}: ${v}`);
+      assertEqual(await app.verdicts(), SEED, 'demo verdicts (Alice on the seed project)');
+      assertEqual(await app.firstLaunch(), 'Ready', 'demo First launch');
       await fake.settled();
       assertEqual(describe(fake.requestsSince(mark)), '', 'requests to Google during the demo');
+      assertEqual(Object.keys((await app.storageDump()).localStorage).sort(), keysBefore, 'localStorage keys after a demo check');
     });
 
     t.test('"Forget token" empties the token field and the identity', async () => {

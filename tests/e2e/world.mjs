@@ -50,6 +50,26 @@ export const BULK = Object.freeze(Array.from({ length: 1000 }, (_, i) => `e2ebul
 /** The one of BULK that alice lacks on custom-bulk-9. */
 export const BULK_MISSING = 'e2ebulk.items.get0777';
 
+/**
+ * SkyPilot's documented minimal role (docs/.../cloud-permissions/gcp.rst step 3, 31 names) and its
+ * GCS step: no serviceusage.services.get (../shared/reference/skypilot/SKYPILOT.md §1).
+ */
+export const DOCS_MINIMAL_ROLE = Object.freeze([
+  'compute.disks.create', 'compute.disks.list', 'compute.firewalls.create', 'compute.firewalls.delete',
+  'compute.firewalls.get', 'compute.instances.create', 'compute.instances.delete', 'compute.instances.get',
+  'compute.instances.list', 'compute.instances.setLabels', 'compute.instances.setMetadata',
+  'compute.instances.setServiceAccount', 'compute.instances.start', 'compute.instances.stop',
+  'compute.networks.get', 'compute.networks.list', 'compute.networks.getEffectiveFirewalls',
+  'compute.globalOperations.get', 'compute.subnetworks.use', 'compute.subnetworks.list',
+  'compute.subnetworks.useExternalIp', 'compute.projects.get', 'compute.zoneOperations.get', 'iam.roles.get',
+  'iam.serviceAccounts.actAs', 'iam.serviceAccounts.get', 'serviceusage.services.enable',
+  'serviceusage.services.list', 'serviceusage.services.use', 'resourcemanager.projects.get',
+  'resourcemanager.projects.getIamPolicy',
+]);
+export const DOCS_GCS = Object.freeze(['storage.buckets.create', 'storage.buckets.get', 'storage.buckets.delete',
+  'storage.objects.create', 'storage.objects.update', 'storage.objects.delete', 'storage.objects.get',
+  'storage.objects.list']);
+
 export const saEmail = (projectId) => `skypilot-v1@${projectId}.iam.gserviceaccount.com`;
 
 /** A fresh copy of the world, for fake.setScenario(). */
@@ -64,6 +84,7 @@ export function world() {
       [TOKENS.erin]: { ...erin },
       [TOKENS.frank]: { ...frank },
       [TOKENS.gina]: { ...gina },
+      ...extraAccounts(),
     },
     projects: {
       // The seed story: alice holds all storage and compute permissions except the firewall pair.
@@ -91,14 +112,31 @@ export function world() {
       'apis-off-12': project('410000000022', {
         [alice.sub]: everything, [frank.sub]: allBut('serviceusage.services.enable'),
       }, { off: ['compute.googleapis.com'] }),
-      // gina holds everything but serviceusage.services.get: Service Usage refuses her.
+      // gina holds everything but serviceusage.services.get: batchGet would refuse her, services.list does not.
       'su-denied-13': project('410000000023', { [gina.sub]: allBut('serviceusage.services.get') }),
+      // gina holds exactly SkyPilot's documented minimal role plus its GCS step.
+      'minimal-role-14': project('410000000024', { [gina.sub]: [...DOCS_MINIMAL_ROLE, ...DOCS_GCS] }),
+      // Another team's project: erin holds nothing there; its bucket is other-team-15-bkt.
+      'other-team-15': project('410000000025', { [bob.sub]: everything }),
+      // bob may launch VMs but not create buckets.
+      'compute-only-16': project('410000000026', { [bob.sub]: allBut('storage.buckets.create', 'storage.buckets.delete') }),
+      // Compute Engine off, and Resource Manager failing (a fault the scenario injects).
+      'crm-fail-17': project('410000000027', { [alice.sub]: everything }, { off: ['compute.googleapis.com'] }),
+      // No billing account linked.
+      'no-billing-18': { ...project('410000000028', { [alice.sub]: everything }), billing: false },
+      // Two identities: heidi's ADC token lacks the firewall pair, bob's gcloud CLI token has everything.
+      'two-ids-19': project('410000000029', {
+        [EXTRA_ACCOUNTS.heidi.sub]: TESTABLE_ON_PROJECT.filter((p) => !SEED_MISSING.includes(p)),
+        [bob.sub]: everything,
+      }),
     },
     buckets: {
       'demo-seed-1-skypilot': { grants: { [alice.sub]: [...TESTABLE_ON_BUCKET], [bob.sub]: everything } },
       'owner-bkt-11-jobs': { grants: { [erin.sub]: [...TESTABLE_ON_BUCKET] } },
       'owner-bkt-11-locked': { grants: {} }, // exists; its policy grants erin nothing
       // 'owner-bkt-11-gone' does not exist
+      'other-team-15-bkt': { project: 'other-team-15', grants: {} },
+      'compute-only-16-jobs': { project: 'compute-only-16', grants: {} },
       'bench-docs-7-jobs': { grants: { [alice.sub]: [...TESTABLE_ON_BUCKET] } },
     },
     serviceAccounts: {

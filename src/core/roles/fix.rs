@@ -6,7 +6,6 @@
 //! refused with a [`FixError`] rather than written into a shell line.
 
 use super::{suggest, Header, RoleIndex, Suggestion};
-use crate::core::advice::CUSTOM_ROLE_ID;
 use crate::core::names::{BucketName, ProjectId, ServiceAccountEmail};
 use crate::core::permission::Permission;
 use serde::Serialize;
@@ -14,6 +13,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// The custom role holding what no predefined role for people grants.
+/// Role ID of the custom role that grants exactly what is missing on the project.
+pub const CUSTOM_ROLE_ID: &str = "skypilotPreflightFix";
 pub const UNCOVERED_ROLE_ID: &str = "skypilotPreflightExtra";
 
 /// Stands for the account when its email is unknown (the token lacked the email scope).
