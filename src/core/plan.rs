@@ -371,6 +371,27 @@ mod tests {
                 mode: super::super::catalog::Mode::SkyPilotDocs,
                 ..Options::default()
             },
+            Options {
+                open_ports: true,
+                ..Options::default()
+            },
+            Options {
+                open_ports: true,
+                custom_vpc: true,
+                ..Options::default()
+            },
+            Options {
+                clone_disk: true,
+                ..Options::default()
+            },
+            Options {
+                custom_image: true,
+                ..Options::default()
+            },
+            Options {
+                first_launch: true,
+                ..Options::default()
+            },
         ];
         for options in variants {
             let plan = Plan::build(
@@ -390,6 +411,72 @@ mod tests {
             },
         );
         assert!(seen.insert(with_bucket.fingerprint));
+        let with_account = Plan::build(
+            project(),
+            &PlanInput {
+                service_account: Some(ServiceAccountEmail::skypilot_default(&project())),
+                ..Default::default()
+            },
+        );
+        assert!(seen.insert(with_account.fingerprint));
+        let custom_only = |names: &[&str]| {
+            Plan::build(
+                project(),
+                &PlanInput {
+                    custom: names
+                        .iter()
+                        .map(|n| Permission::parse(n).unwrap())
+                        .collect(),
+                    skip_skypilot: true,
+                    ..Default::default()
+                },
+            )
+            .fingerprint
+        };
+        assert!(seen.insert(custom_only(&["compute.instances.get"])));
+        assert!(seen.insert(custom_only(&["compute.instances.list"])));
+    }
+
+    /// The cache key must change with *which* bucket and service account are named, not only
+    /// with whether one is: otherwise bucket B is answered with bucket A's cached result.
+    #[test]
+    fn fingerprint_covers_the_bucket_and_service_account_names() {
+        let with = |bucket: Option<&str>, account: Option<&str>| {
+            Plan::build(
+                project(),
+                &PlanInput {
+                    bucket: bucket.map(|b| BucketName::parse(b).unwrap()),
+                    service_account: account.map(|a| ServiceAccountEmail::parse(a).unwrap()),
+                    ..Default::default()
+                },
+            )
+        };
+        let a = with(
+            Some("bucket-a"),
+            Some("one@my-project.iam.gserviceaccount.com"),
+        );
+        let again = with(
+            Some("bucket-a"),
+            Some("one@my-project.iam.gserviceaccount.com"),
+        );
+        assert_eq!(a.fingerprint, again.fingerprint);
+        // Same groups and permissions, only the names differ.
+        let other_bucket = with(
+            Some("bucket-b"),
+            Some("one@my-project.iam.gserviceaccount.com"),
+        );
+        assert_eq!(a.permissions(), other_bucket.permissions());
+        assert_ne!(a.fingerprint, other_bucket.fingerprint, "bucket name");
+        let other_account = with(
+            Some("bucket-a"),
+            Some("two@my-project.iam.gserviceaccount.com"),
+        );
+        assert_eq!(a.permissions(), other_account.permissions());
+        assert_ne!(
+            a.fingerprint, other_account.fingerprint,
+            "service-account email"
+        );
+        assert_ne!(other_bucket.fingerprint, other_account.fingerprint);
     }
 
     #[test]
