@@ -916,6 +916,14 @@ mod tests {
     }
 
     #[test]
+    fn documented_limits() {
+        // README: "cached … for 10 minutes".
+        assert_eq!(DEFAULT_TTL_MS, 600_000);
+        assert_eq!(MAX_ENTRIES, 50);
+        assert_eq!(KEY_PREFIX, "gcp-preflight/v1/");
+    }
+
+    #[test]
     fn ages() {
         assert_eq!(describe_age(0), "less than a minute ago");
         assert_eq!(describe_age(1), "1 minute ago");

@@ -639,6 +639,13 @@ mod tests {
         // Ids are unique: they key reports and the plan fingerprint.
         let ids: BTreeSet<&str> = ALL_GROUPS.iter().map(|g| g.id).collect();
         assert_eq!(ids.len(), ALL_GROUPS.len());
+        // Titles too: they are what the user reads to tell two groups apart.
+        let titles: BTreeSet<&str> = ALL_GROUPS.iter().map(|g| g.title).collect();
+        assert_eq!(titles.len(), ALL_GROUPS.len());
+        assert_eq!(
+            CHECK_STORAGE_SERVICEUSAGE.title,
+            "sky check: enabling the storage API (GCP_MINIMAL_PERMISSIONS)"
+        );
     }
 
     #[test]

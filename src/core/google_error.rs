@@ -615,6 +615,60 @@ mod tests {
         assert!(ApiError::Google(Box::new(e))
             .to_string()
             .contains("uniform bucket-level access"));
+        // Only storage.* names are taken from the message, not any dotted word such as a host.
+        let with_link = r#"{"error":{"code":400,"message":"storage.objects.getIamPolicy cannot be tested on a bucket with uniform bucket-level access, see https://cloud.google.com/storage/docs/uniform-bucket-level-access"}}"#;
+        assert_eq!(
+            google(400, with_link).kind,
+            ErrorKind::UniformBucketLevelAccess {
+                permissions: vec!["storage.objects.getIamPolicy".into()]
+            }
+        );
+        let unnamed =
+            r#"{"error":{"code":400,"message":"Uniform bucket-level access is enabled."}}"#;
+        let e = google(400, unnamed);
+        assert_eq!(
+            e.kind,
+            ErrorKind::UniformBucketLevelAccess {
+                permissions: vec![]
+            }
+        );
+        assert_eq!(
+            ApiError::Google(Box::new(e)).to_string(),
+            "The bucket uses uniform bucket-level access: access is granted by the bucket's IAM policy alone, and object-level IAM permissions cannot be tested on it."
+        );
+    }
+
+    #[test]
+    fn only_a_single_well_formed_name_is_untestable() {
+        for message in [
+            "Permission  is not valid for this resource.",
+            "Permission two words is not valid for this resource.",
+            " is not a valid Google Cloud Storage permission.",
+        ] {
+            let body = format!(r#"{{"error":{{"code":400,"message":"{message}"}}}}"#);
+            assert_eq!(
+                google(400, &body).kind,
+                ErrorKind::InvalidArgument,
+                "{message}"
+            );
+        }
+        let quoted = r#"{"error":{"code":400,"message":"Permission 'a.b.c' is not valid for this resource."}}"#;
+        assert_eq!(
+            google(400, quoted).kind,
+            ErrorKind::PermissionNotTestable {
+                permission: "a.b.c".into()
+            }
+        );
+    }
+
+    #[test]
+    fn bare_429_is_a_rate_limit() {
+        let e = GoogleError::from_response(
+            429,
+            r#"{"error":{"code":429,"message":"Too many requests"}}"#,
+        );
+        assert_eq!(e.kind(), Some(&ErrorKind::RateLimited));
+        assert!(e.is_transient());
     }
 
     #[test]

@@ -184,6 +184,23 @@ mod tests {
     }
 
     #[test]
+    fn a_wrongly_typed_expiry_is_malformed_and_says_what_was_expected() {
+        let Err(ApiError::Malformed {
+            http_status,
+            detail,
+        }) = Identity::from_tokeninfo(r#"{"exp":true}"#, 0)
+        else {
+            panic!("a boolean expiry must not be read")
+        };
+        assert_eq!(http_status, 200);
+        assert!(
+            detail.starts_with("unexpected tokeninfo answer: ")
+                && detail.contains("expected a number or a string of digits"),
+            "{detail}"
+        );
+    }
+
+    #[test]
     fn garbage_is_malformed() {
         assert!(Identity::from_tokeninfo("<html>", 0).is_err());
     }

@@ -513,6 +513,60 @@ mod tests {
     }
 
     #[test]
+    fn capabilities_and_probe_targets() {
+        use super::super::catalog::Capability;
+        let default = Plan::build(project(), &PlanInput::default());
+        assert_eq!(
+            default.capabilities(),
+            [Capability::Compute, Capability::Storage]
+        );
+        assert_eq!(default.probe_target(Probe::Bucket), None);
+        assert_eq!(default.probe_target(Probe::ServiceAccount), None);
+        let custom_only = Plan::build(
+            project(),
+            &PlanInput {
+                custom: custom(3),
+                skip_skypilot: true,
+                ..Default::default()
+            },
+        );
+        assert_eq!(custom_only.capabilities(), [Capability::Custom]);
+        assert_eq!(custom_only.request_count(), 1);
+        let named = Plan::build(
+            project(),
+            &PlanInput {
+                custom: custom(1),
+                bucket: Some(BucketName::parse("jobs-bucket").unwrap()),
+                service_account: Some(ServiceAccountEmail::skypilot_default(&project())),
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            named.capabilities(),
+            [Capability::Compute, Capability::Storage, Capability::Custom]
+        );
+        assert_eq!(
+            named.probe_target(Probe::Bucket).as_deref(),
+            Some("bucket jobs-bucket")
+        );
+        assert_eq!(
+            named.probe_target(Probe::ServiceAccount).as_deref(),
+            Some("service account skypilot-v1@my-project.iam.gserviceaccount.com")
+        );
+        assert_eq!(
+            named
+                .service_account_permissions()
+                .iter()
+                .map(Permission::as_str)
+                .collect::<Vec<_>>(),
+            [ACT_AS]
+        );
+        assert_eq!(probe_of("storage.objects.get"), Some(Probe::Bucket));
+        assert_eq!(probe_of(ACT_AS), Some(Probe::ServiceAccount));
+        assert_eq!(probe_of("storage.buckets.create"), None);
+    }
+
+    #[test]
     fn custom_vpc_drops_firewall_pair_in_docs_mode() {
         let options = Options {
             mode: super::super::catalog::Mode::SkyPilotDocs,
