@@ -913,6 +913,14 @@ mod tests {
         assert_eq!(store.get("k1"), None);
         assert_eq!(store.set("k2", "x"), Ok(()));
         assert_eq!(store.keys(), ["k2"]);
+        // An empty value still costs its key: 2 + 0 used, 2 + 8 more is over 10.
+        let store = MemoryStore {
+            quota: Some(10),
+            ..Default::default()
+        };
+        assert_eq!(store.set("k1", ""), Ok(()));
+        assert_eq!(store.set("k2", "12345678"), Err(StoreError::QuotaExceeded));
+        assert_eq!(store.set("k2", "123456"), Ok(()));
     }
 
     #[test]
