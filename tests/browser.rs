@@ -51,7 +51,10 @@ fn saves_and_reads_back_through_local_storage() {
         .get_item(&key.storage_key())
         .unwrap()
         .unwrap();
-    assert!(raw.contains("\"schema\":1"));
+    assert!(raw.contains(&format!(
+        "\"schema\":{}",
+        gcp_preflight::core::cache::SCHEMA_VERSION
+    )));
     assert!(matches!(
         cache::lookup(&store, &key, 2_000),
         Lookup::Fresh(_)

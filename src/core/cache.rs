@@ -31,6 +31,16 @@ pub struct CacheKey {
     pub project: ProjectId,
     /// The plan fingerprint.
     pub fingerprint: String,
+    /// What the plan tests, so that only an entry answering exactly that is read back.
+    asked: Asked,
+}
+
+/// The permissions a plan tests on each resource, each list sorted and without repeats.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Asked {
+    project: Vec<Permission>,
+    bucket: Vec<Permission>,
+    service_account: Vec<Permission>,
 }
 
 impl CacheKey {
@@ -40,6 +50,11 @@ impl CacheKey {
             account_id: account_id.to_owned(),
             project: plan.project.clone(),
             fingerprint: plan.fingerprint.clone(),
+            asked: Asked {
+                project: plan.permissions(),
+                bucket: plan.bucket_permissions(),
+                service_account: plan.service_account_permissions(),
+            },
         }
     }
 
@@ -182,6 +197,19 @@ impl StoredFindings {
         })
     }
 
+    /// Whether these are answers to exactly what `key`'s plan asks on each resource: every
+    /// permission once, none missing, none extra (a planted or mixed-up entry is not).
+    fn answers_exactly(&self, key: &CacheKey) -> bool {
+        fn same(pairs: &[(Permission, StoredAnswer)], asked: &[Permission]) -> bool {
+            let mut names: Vec<&Permission> = pairs.iter().map(|(p, _)| p).collect();
+            names.sort_unstable();
+            names.len() == asked.len() && names.iter().zip(asked).all(|(a, b)| *a == b)
+        }
+        same(&self.project, &key.asked.project)
+            && same(&self.bucket, &key.asked.bucket)
+            && same(&self.service_account, &key.asked.service_account)
+    }
+
     /// Back to [`Findings`].
     pub fn to_findings(&self) -> Findings {
         fn findings(
@@ -254,6 +282,23 @@ impl CacheEntry {
     }
 }
 
+impl CacheEntry {
+    /// When the entry stops being fresh: its stored expiry, but never later than
+    /// [`DEFAULT_TTL_MS`] after the check, whatever expiry storage claims.
+    pub fn fresh_until_ms(&self) -> u64 {
+        self.expires_at_ms
+            .min(self.checked_at_ms.saturating_add(DEFAULT_TTL_MS))
+    }
+
+    /// Whether the entry may be used at `now_ms`: of this schema, not dated in the future, and
+    /// not past [`CacheEntry::fresh_until_ms`]. [`lookup`] and [`prune`] both decide by this.
+    pub fn is_fresh(&self, now_ms: u64) -> bool {
+        self.schema == SCHEMA_VERSION
+            && self.checked_at_ms <= now_ms
+            && now_ms < self.fresh_until_ms()
+    }
+}
+
 /// "less than a minute ago", "1 minute ago", "7 minutes ago".
 pub fn describe_age(minutes: u64) -> String {
     match minutes {
@@ -309,18 +354,18 @@ pub fn lookup(store: &impl Store, key: &CacheKey, now_ms: u64) -> Lookup {
 }
 
 /// Reads a stored value as the fresh entry for `key`, or `None` when it is unreadable, of
-/// another schema, stale, or about another account, project or plan. Also used for entries
-/// that another tab writes (the `storage` event).
+/// another schema, not fresh ([`CacheEntry::is_fresh`]), about another account, project or
+/// plan, or not answering exactly the plan's permissions. Also used for entries that another
+/// tab writes (the `storage` event).
 pub fn read_entry(text: &str, key: &CacheKey, now_ms: u64) -> Option<CacheEntry> {
     serde_json::from_str::<CacheEntry>(text)
         .ok()
         .filter(|entry| {
-            entry.schema == SCHEMA_VERSION
+            entry.is_fresh(now_ms)
                 && entry.account_id == key.account_id
                 && entry.project == key.project
                 && entry.fingerprint == key.fingerprint
-                && entry.checked_at_ms <= now_ms
-                && now_ms < entry.expires_at_ms
+                && entry.findings.answers_exactly(key)
         })
 }
 
@@ -334,7 +379,8 @@ pub fn may_answer(store: &impl Store, plan: &Plan) -> bool {
         .any(|k| k.starts_with(KEY_PREFIX) && k.ends_with(&suffix))
 }
 
-/// Removes every expired or unreadable entry of ours, and the oldest beyond [`MAX_ENTRIES`].
+/// Removes every entry of ours that is unreadable or not fresh ([`CacheEntry::is_fresh`], as
+/// [`lookup`] decides), and the oldest beyond [`MAX_ENTRIES`].
 pub fn prune(store: &impl Store, now_ms: u64) {
     let mut live: Vec<(u64, String)> = Vec::new();
     for key in store
@@ -346,9 +392,7 @@ pub fn prune(store: &impl Store, now_ms: u64) {
             .get(&key)
             .and_then(|text| serde_json::from_str::<CacheEntry>(&text).ok());
         match entry {
-            Some(e) if e.schema == SCHEMA_VERSION && now_ms < e.expires_at_ms => {
-                live.push((e.checked_at_ms, key))
-            }
+            Some(e) if e.is_fresh(now_ms) => live.push((e.checked_at_ms, key)),
             _ => store.remove(&key),
         }
     }
@@ -626,6 +670,335 @@ mod tests {
             serde_json::from_str::<StoredFindings>(&text).unwrap(),
             stored
         );
+    }
+
+    /// Saves `entry` under `key` as its JSON, bypassing [`CacheEntry::new`] (a planted entry).
+    fn plant(store: &MemoryStore, key: &CacheKey, entry: &CacheEntry) {
+        store
+            .set(&key.storage_key(), &serde_json::to_string(entry).unwrap())
+            .unwrap();
+    }
+
+    fn is_fresh(store: &MemoryStore, key: &CacheKey, now_ms: u64) -> bool {
+        matches!(lookup(store, key, now_ms), Lookup::Fresh(_))
+    }
+
+    #[test]
+    fn a_stored_expiry_is_never_trusted_beyond_the_app_ttl() {
+        let p = plan("my-project");
+        let key = CacheKey::new("1", &p);
+        let mut planted =
+            CacheEntry::new(&key, None, &complete(&p), 1_000, DEFAULT_TTL_MS).unwrap();
+        planted.expires_at_ms = u64::MAX;
+        assert_eq!(planted.fresh_until_ms(), 1_000 + DEFAULT_TTL_MS);
+        let store = MemoryStore::default();
+        plant(&store, &key, &planted);
+        assert!(is_fresh(&store, &key, 1_000 + DEFAULT_TTL_MS - 1));
+        assert!(!is_fresh(&store, &key, 1_000 + DEFAULT_TTL_MS));
+        assert!(store.keys().is_empty(), "the planted entry is removed");
+        // A writer asking for a longer TTL gets the app's; a shorter one is kept.
+        let long = CacheEntry::new(&key, None, &complete(&p), 0, 3 * DEFAULT_TTL_MS).unwrap();
+        assert_eq!(long.fresh_until_ms(), DEFAULT_TTL_MS);
+        assert!(long.is_fresh(DEFAULT_TTL_MS - 1) && !long.is_fresh(DEFAULT_TTL_MS));
+        let short = CacheEntry::new(&key, None, &complete(&p), 0, 5_000).unwrap();
+        assert_eq!(short.fresh_until_ms(), 5_000);
+        assert!(short.is_fresh(4_999) && !short.is_fresh(5_000));
+        // An expiry before the check itself is never fresh.
+        let mut backwards = short.clone();
+        backwards.checked_at_ms = 10_000;
+        backwards.expires_at_ms = 9_000;
+        assert!((9_000..12_000).all(|now| !backwards.is_fresh(now)));
+        // Near the end of time the cap saturates rather than wrapping round.
+        let mut late = short;
+        late.checked_at_ms = u64::MAX - 1;
+        late.expires_at_ms = u64::MAX;
+        assert_eq!(late.fresh_until_ms(), u64::MAX);
+        assert!(late.is_fresh(u64::MAX - 1));
+    }
+
+    #[test]
+    fn a_future_dated_entry_is_a_miss() {
+        let p = plan("my-project");
+        let key = CacheKey::new("1", &p);
+        let entry = CacheEntry::new(&key, None, &complete(&p), 50_000, DEFAULT_TTL_MS).unwrap();
+        let store = MemoryStore::default();
+        plant(&store, &key, &entry);
+        assert!(
+            !is_fresh(&store, &key, 49_999),
+            "checked after now: skewed or planted"
+        );
+        assert!(store.keys().is_empty());
+        plant(&store, &key, &entry);
+        assert!(is_fresh(&store, &key, 50_000));
+        assert_eq!(
+            read_entry(&serde_json::to_string(&entry).unwrap(), &key, 49_999),
+            None
+        );
+        assert_eq!(
+            read_entry(&serde_json::to_string(&entry).unwrap(), &key, 50_000),
+            Some(entry)
+        );
+    }
+
+    #[test]
+    fn prune_and_lookup_agree_at_every_instant() {
+        let p = plan("my-project");
+        let key = CacheKey::new("1", &p);
+        let at = 10_000;
+        let entry = CacheEntry::new(&key, None, &complete(&p), at, DEFAULT_TTL_MS).unwrap();
+        let mut planted = entry.clone();
+        planted.expires_at_ms = u64::MAX;
+        let instants = [
+            (at - 1, false),
+            (at, true),
+            (at + DEFAULT_TTL_MS - 1, true),
+            (at + DEFAULT_TTL_MS, false),
+            (at + DEFAULT_TTL_MS + 1, false),
+        ];
+        for e in [&entry, &planted] {
+            for (now, fresh) in instants {
+                let looked_up = MemoryStore::default();
+                plant(&looked_up, &key, e);
+                assert_eq!(is_fresh(&looked_up, &key, now), fresh, "lookup at {now}");
+                let pruned = MemoryStore::default();
+                plant(&pruned, &key, e);
+                prune(&pruned, now);
+                assert_eq!(
+                    pruned.get(&key.storage_key()).is_some(),
+                    fresh,
+                    "prune at {now}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn prune_evicts_the_oldest_whatever_the_key_order() {
+        let store = MemoryStore::default();
+        let p = plan("my-project");
+        // Account ids sort the other way round from age: the oldest entry has the largest key.
+        let key = |i: u64| CacheKey::new(&format!("{}", 999 - i), &p);
+        let total = MAX_ENTRIES as u64 + 5;
+        for i in 0..total {
+            let e =
+                CacheEntry::new(&key(i), None, &complete(&p), 1_000 + i, DEFAULT_TTL_MS).unwrap();
+            plant(&store, &key(i), &e);
+        }
+        prune(&store, 2_000);
+        assert_eq!(store.keys().len(), MAX_ENTRIES);
+        for i in 0..total {
+            assert_eq!(
+                store.get(&key(i).storage_key()).is_some(),
+                i >= 5,
+                "entry {i} of {total} (0 = oldest)"
+            );
+        }
+        // At or under the limit, nothing live is evicted.
+        prune(&store, 2_000);
+        assert_eq!(store.keys().len(), MAX_ENTRIES);
+    }
+
+    #[test]
+    fn only_an_answer_to_exactly_the_plans_permissions_is_read() {
+        let named = Plan::build(
+            ProjectId::parse("my-project").unwrap(),
+            &PlanInput {
+                bucket: Some(crate::core::names::BucketName::parse("jobs-bucket").unwrap()),
+                service_account: Some(
+                    crate::core::names::ServiceAccountEmail::parse(
+                        "sa@my-project.iam.gserviceaccount.com",
+                    )
+                    .unwrap(),
+                ),
+                ..Default::default()
+            },
+        );
+        let key = CacheKey::new("1", &named);
+        let mut full = complete(&named);
+        for p in named.bucket_permissions() {
+            full.bucket.insert(p, PermissionFinding::Missing);
+        }
+        for p in named.service_account_permissions() {
+            full.service_account.insert(p, PermissionFinding::Held);
+        }
+        let good = CacheEntry::new(&key, None, &full, 0, DEFAULT_TTL_MS).unwrap();
+        let reads = |entry: &CacheEntry| {
+            read_entry(&serde_json::to_string(entry).unwrap(), &key, 1).is_some()
+        };
+        assert!(reads(&good));
+        let extra = Permission::parse("compute.images.list").unwrap();
+        type Change = fn(&mut StoredFindings, &Permission);
+        let variants: Vec<(&str, Change)> = vec![
+            ("a project answer missing", |f, _| {
+                f.project.pop();
+            }),
+            ("an extra project answer", |f, x| {
+                f.project.push((x.clone(), StoredAnswer::Held))
+            }),
+            ("a project answer twice, another absent", |f, _| {
+                let first = f.project[0].clone();
+                f.project[1] = first;
+            }),
+            ("a project answer replaced", |f, x| {
+                f.project[0].0 = x.clone();
+            }),
+            ("no bucket answers", |f, _| f.bucket.clear()),
+            ("a bucket answer missing", |f, _| {
+                f.bucket.pop();
+            }),
+            ("an extra bucket answer", |f, x| {
+                f.bucket.push((x.clone(), StoredAnswer::Held))
+            }),
+            ("no service-account answers", |f, _| {
+                f.service_account.clear()
+            }),
+            ("an extra service-account answer", |f, x| {
+                f.service_account.push((x.clone(), StoredAnswer::Held))
+            }),
+        ];
+        for (what, change) in variants {
+            let mut entry = good.clone();
+            change(&mut entry.findings, &extra);
+            assert!(!reads(&entry), "{what}");
+        }
+        // The order of the stored pairs does not matter.
+        let mut reversed = good.clone();
+        reversed.findings.project.reverse();
+        reversed.findings.bucket.reverse();
+        assert!(reads(&reversed));
+        // A plan that names no bucket or account is not answered by an entry that has them.
+        let bare = plan("my-project");
+        let mut with_probes = CacheEntry::new(
+            &CacheKey::new("1", &bare),
+            None,
+            &complete(&bare),
+            0,
+            DEFAULT_TTL_MS,
+        )
+        .unwrap();
+        let bare_key = CacheKey::new("1", &bare);
+        assert!(read_entry(&serde_json::to_string(&with_probes).unwrap(), &bare_key, 1).is_some());
+        with_probes.findings.bucket = good.findings.bucket.clone();
+        assert!(read_entry(&serde_json::to_string(&with_probes).unwrap(), &bare_key, 1).is_none());
+    }
+
+    #[test]
+    fn a_complete_check_over_the_simulated_google_is_cached_and_read_back() {
+        use crate::core::demo::{demo_world, SimulatedGoogle, DEMO_PROJECT_TEAM, DEMO_TOKEN_ALICE};
+        let google = SimulatedGoogle::new(demo_world());
+        let project = ProjectId::parse(DEMO_PROJECT_TEAM).unwrap();
+        let p = Plan::build(
+            project.clone(),
+            &PlanInput {
+                bucket: Some(crate::core::names::BucketName::parse("demo-jobs-bucket").unwrap()),
+                service_account: Some(crate::core::names::ServiceAccountEmail::skypilot_default(
+                    &project,
+                )),
+                ..Default::default()
+            },
+        );
+        let findings = futures::executor::block_on(crate::core::check::run(
+            &google,
+            &p,
+            DEMO_TOKEN_ALICE,
+            crate::core::check::TokenScope::Full,
+        ));
+        assert!(findings.is_complete());
+        assert!(!findings.bucket.is_empty() && !findings.service_account.is_empty());
+        let key = CacheKey::new("100000000000000000001", &p);
+        let entry = CacheEntry::new(&key, None, &findings, 7, DEFAULT_TTL_MS).unwrap();
+        let store = MemoryStore::default();
+        save(&store, &key, &entry, 7).unwrap();
+        let Lookup::Fresh(read) = lookup(&store, &key, 8) else {
+            panic!("a complete check must be answerable from the cache")
+        };
+        assert_eq!(read.findings.to_findings(), findings);
+    }
+
+    #[test]
+    fn errors_anywhere_are_never_cached() {
+        let p = plan("my-project");
+        let key = CacheKey::new("1", &p);
+        let error = ApiError::Network {
+            detail: "offline".into(),
+        };
+        let some = Permission::parse("storage.objects.get").unwrap();
+        let mut api = complete(&p);
+        api.apis.insert(
+            "compute.googleapis.com".into(),
+            ApiFinding::Unknown {
+                error: error.clone(),
+            },
+        );
+        let mut bucket = complete(&p);
+        bucket.bucket.insert(
+            some.clone(),
+            PermissionFinding::Error {
+                error: error.clone(),
+            },
+        );
+        let mut account = complete(&p);
+        account
+            .service_account
+            .insert(some, PermissionFinding::Error { error });
+        for f in [api, bucket, account] {
+            assert!(!f.is_complete());
+            assert_eq!(StoredFindings::from_findings(&f), None);
+            assert_eq!(CacheEntry::new(&key, None, &f, 0, DEFAULT_TTL_MS), None);
+        }
+        let ok = CacheEntry::new(&key, Some("a@b.c".into()), &complete(&p), 5, 7).unwrap();
+        assert_eq!(
+            (ok.schema, ok.checked_at_ms, ok.expires_at_ms),
+            (SCHEMA_VERSION, 5, 12)
+        );
+        assert_eq!(ok.account_email.as_deref(), Some("a@b.c"));
+        assert_eq!(
+            CacheEntry::new(&key, None, &complete(&p), u64::MAX - 1, 7)
+                .unwrap()
+                .expires_at_ms,
+            u64::MAX
+        );
+    }
+
+    #[test]
+    fn memory_store_quota_counts_keys_and_values_once() {
+        let store = MemoryStore {
+            quota: Some(10),
+            ..Default::default()
+        };
+        assert_eq!(
+            store.set("k1", "12345678"),
+            Ok(()),
+            "exactly the quota fits"
+        );
+        assert_eq!(
+            store.set("k1", "abcdefgh"),
+            Ok(()),
+            "an overwrite is not counted twice"
+        );
+        assert_eq!(store.set("k2", ""), Err(StoreError::QuotaExceeded));
+        assert_eq!(store.get("k1").as_deref(), Some("abcdefgh"));
+        assert_eq!(store.set("k1", "123456789"), Err(StoreError::QuotaExceeded));
+        store.remove("k1");
+        assert_eq!(store.get("k1"), None);
+        assert_eq!(store.set("k2", "x"), Ok(()));
+        assert_eq!(store.keys(), ["k2"]);
+        // An empty value still costs its key: 2 + 0 used, 2 + 8 more is over 10.
+        let store = MemoryStore {
+            quota: Some(10),
+            ..Default::default()
+        };
+        assert_eq!(store.set("k1", ""), Ok(()));
+        assert_eq!(store.set("k2", "12345678"), Err(StoreError::QuotaExceeded));
+        assert_eq!(store.set("k2", "123456"), Ok(()));
+    }
+
+    #[test]
+    fn documented_limits() {
+        // README: "cached … for 10 minutes".
+        assert_eq!(DEFAULT_TTL_MS, 600_000);
+        assert_eq!(MAX_ENTRIES, 50);
+        assert_eq!(KEY_PREFIX, "gcp-preflight/v1/");
     }
 
     #[test]

@@ -579,6 +579,90 @@ mod tests {
         assert_eq!(required_by("tpu.nodes.create"), (false, false));
     }
 
+    /// The small groups, name by name: these lists decide verdicts and must not drift even
+    /// where `tests/catalog_source.rs` (which needs ../shared) does not run.
+    #[test]
+    fn small_groups_have_exactly_their_names() {
+        let cases: [(&Group, &[&str]); 10] = [
+            (
+                &CHECK_COMPUTE_FIREWALL,
+                &["compute.firewalls.create", "compute.firewalls.delete"],
+            ),
+            (&CHECK_COMPUTE_RESERVATIONS, &["compute.reservations.list"]),
+            (
+                &CHECK_COMMON_SERVICEUSAGE,
+                &["serviceusage.services.enable", "serviceusage.services.list"],
+            ),
+            (
+                &CHECK_STORAGE_SERVICEUSAGE,
+                &["serviceusage.services.enable", "serviceusage.services.list"],
+            ),
+            (
+                &DOCS_FIREWALL_FOR_PORTS,
+                &["compute.firewalls.create", "compute.firewalls.delete"],
+            ),
+            (
+                &FIRST_LAUNCH_ADMIN,
+                &[
+                    "iam.serviceAccounts.create",
+                    "iam.serviceAccounts.get",
+                    "resourcemanager.projects.getIamPolicy",
+                    "resourcemanager.projects.setIamPolicy",
+                    "iam.serviceAccounts.actAs",
+                    "compute.networks.create",
+                    "compute.firewalls.list",
+                ],
+            ),
+            (
+                &DOCS_OPEN_PORTS,
+                &[
+                    "compute.instances.setTags",
+                    "compute.firewalls.list",
+                    "compute.firewalls.update",
+                ],
+            ),
+            (
+                &BUCKET_ACCESS,
+                &[
+                    "storage.buckets.get",
+                    "storage.objects.create",
+                    "storage.objects.delete",
+                    "storage.objects.get",
+                    "storage.objects.list",
+                    "storage.objects.update",
+                ],
+            ),
+            (&ACT_AS_SERVICE_ACCOUNT, &["iam.serviceAccounts.actAs"]),
+            (&DOCS_RESERVATIONS, &["compute.reservations.list"]),
+        ];
+        for (group, names) in cases {
+            assert_eq!(group.permissions, names, "{}", group.id);
+        }
+        assert_eq!(
+            CHECK_COMPUTE_RESERVATIONS.permissions,
+            ["compute.reservations.list"]
+        );
+        assert_eq!(CHECK_STORAGE_SERVICEUSAGE.capability, Capability::Storage);
+        assert_eq!(CHECK_COMMON_SERVICEUSAGE.capability, Capability::Compute);
+        // Ids are unique: they key reports and the plan fingerprint.
+        let ids: BTreeSet<&str> = ALL_GROUPS.iter().map(|g| g.id).collect();
+        assert_eq!(ids.len(), ALL_GROUPS.len());
+        // Titles too: they are what the user reads to tell two groups apart.
+        let titles: BTreeSet<&str> = ALL_GROUPS.iter().map(|g| g.title).collect();
+        assert_eq!(titles.len(), ALL_GROUPS.len());
+        assert_eq!(
+            CHECK_STORAGE_SERVICEUSAGE.title,
+            "sky check: enabling the storage API (GCP_MINIMAL_PERMISSIONS)"
+        );
+    }
+
+    #[test]
+    fn capability_titles() {
+        assert_eq!(Capability::Compute.title(), "Compute");
+        assert_eq!(Capability::Storage.title(), "Storage");
+        assert_eq!(Capability::Custom.title(), "Custom");
+    }
+
     #[test]
     fn options_pick_groups() {
         let ids = |o: Options| o.groups().iter().map(|g| g.id).collect::<Vec<_>>();
@@ -622,5 +706,124 @@ mod tests {
         };
         assert_eq!(ids(docs), ["docs_minimal_base", "docs_gcs_storage"]);
         assert_eq!(docs.excluded_from_base().len(), 2);
+    }
+
+    #[test]
+    fn every_option_adds_exactly_its_groups_and_apis() {
+        let ids = |o: Options| o.groups().iter().map(|g| g.id).collect::<Vec<_>>();
+        let parity = Options::default();
+        let docs = Options {
+            mode: Mode::SkyPilotDocs,
+            ..parity
+        };
+        assert_eq!(ids(docs), ["docs_minimal_base", "docs_gcs_storage"]);
+        assert_eq!(
+            ids(Options {
+                reservations: true,
+                ..docs
+            }),
+            ["docs_minimal_base", "docs_reservations", "docs_gcs_storage"]
+        );
+        assert_eq!(
+            ids(Options {
+                reservations: true,
+                ..parity
+            }),
+            [
+                "check_compute_base",
+                "check_compute_firewall",
+                "check_common_serviceusage",
+                "check_compute_reservations",
+                "check_storage",
+                "check_storage_serviceusage"
+            ]
+        );
+        let extras = |o: Options| ids(o)[ids(parity).len()..].to_vec();
+        let all = Options {
+            open_ports: true,
+            tpus: true,
+            clone_disk: true,
+            custom_image: true,
+            gcs_mounts: true,
+            ..parity
+        };
+        assert_eq!(
+            extras(all),
+            [
+                "docs_open_ports",
+                "docs_tpu",
+                "docs_clone_disk",
+                "docs_custom_image"
+            ]
+        );
+        // Open ports on the default VPC: the firewall pair is already in the base.
+        assert_eq!(
+            extras(Options {
+                open_ports: true,
+                ..parity
+            }),
+            ["docs_open_ports"]
+        );
+        assert_eq!(
+            ids(Options {
+                open_ports: true,
+                custom_vpc: true,
+                ..parity
+            }),
+            [
+                "check_compute_base",
+                "check_common_serviceusage",
+                "check_storage",
+                "check_storage_serviceusage",
+                "docs_open_ports",
+                "docs_firewall_for_ports"
+            ]
+        );
+        // Only the docs base with a custom VPC drops the firewall pair.
+        assert!(parity.excluded_from_base().is_empty());
+        assert!(Options {
+            custom_vpc: true,
+            ..parity
+        }
+        .excluded_from_base()
+        .is_empty());
+        assert!(docs.excluded_from_base().is_empty());
+        assert_eq!(
+            Options {
+                custom_vpc: true,
+                ..docs
+            }
+            .excluded_from_base(),
+            ["compute.firewalls.create", "compute.firewalls.delete"]
+        );
+        assert_eq!(
+            parity.apis(),
+            [
+                ("compute.googleapis.com", Capability::Compute),
+                ("cloudresourcemanager.googleapis.com", Capability::Compute),
+                ("iam.googleapis.com", Capability::Compute),
+                ("storage.googleapis.com", Capability::Storage),
+            ]
+        );
+        assert_eq!(
+            Options {
+                tpus: true,
+                ..parity
+            }
+            .apis()
+            .last(),
+            Some(&("tpu.googleapis.com", Capability::Compute))
+        );
+    }
+
+    #[test]
+    fn required_by_reads_only_base_lists() {
+        // Optional groups do not make a permission required, except the docs' storage list.
+        assert_eq!(required_by("compute.reservations.list"), (false, false));
+        assert_eq!(required_by("iam.serviceAccounts.create"), (false, false));
+        assert_eq!(required_by("storage.buckets.create"), (true, true));
+        assert_eq!(required_by("compute.instances.setMetadata"), (false, true));
+        assert_eq!(required_by("storage.buckets.get"), (false, true));
+        assert_eq!(required_by("no.such.permission"), (false, false));
     }
 }

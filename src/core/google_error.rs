@@ -420,12 +420,32 @@ impl fmt::Display for ApiError {
                         "The API {service} is off in Google's shared gcloud project ({consumer}), which these requests were charged to and which you cannot change. Charge them to a project of yours: `gcloud auth application-default set-quota-project YOUR_PROJECT` (with {service} enabled there), get a new token, and re-check."
                     );
                 }
-                write!(
-                    f,
-                    "The API {service} is disabled in project {consumer} — the project Google charges these requests to (the quota project), which can differ from the project you check. Enable it with `gcloud services enable {service} --project {consumer}`"
-                )?;
-                if activation_url.is_some() {
-                    f.write_str(" or in the Cloud console")?;
+                // Google's answer may name neither (an unknown body shape): never print blanks.
+                if service.is_empty() {
+                    f.write_str("An API this check calls")?;
+                } else {
+                    write!(f, "The API {service}")?;
+                }
+                f.write_str(" is disabled in ")?;
+                if !consumer.is_empty() {
+                    write!(f, "project {consumer} — ")?;
+                }
+                f.write_str("the project Google charges these requests to (the quota project), which can differ from the project you check.")?;
+                if service.is_empty() {
+                    write!(f, " Google said: \"{}\" Enable it", google.message)?;
+                    if activation_url.is_some() {
+                        f.write_str(" in the Cloud console")?;
+                    }
+                } else {
+                    write!(f, " Enable it with `gcloud services enable {service}")?;
+                    if consumer.is_empty() {
+                        f.write_str("` in that project")?;
+                    } else {
+                        write!(f, " --project {consumer}`")?;
+                    }
+                    if activation_url.is_some() {
+                        f.write_str(" or in the Cloud console")?;
+                    }
                 }
                 f.write_str(", wait a minute, and re-check.")
             }
@@ -443,8 +463,10 @@ impl fmt::Display for ApiError {
                 google.message
             ),
             ErrorKind::NotFound => write!(f, "Not found: {}", google.message),
-            ErrorKind::RateLimited => f.write_str(
-                "Google rate-limited these requests (HTTP 429), even after retrying. Wait a minute and re-check.",
+            ErrorKind::RateLimited => write!(
+                f,
+                "Google rate-limited these requests (HTTP {}), even after retrying. Wait a minute and re-check.",
+                google.http_status
             ),
             ErrorKind::ServerError => write!(
                 f,
@@ -610,6 +632,60 @@ mod tests {
         assert!(ApiError::Google(Box::new(e))
             .to_string()
             .contains("uniform bucket-level access"));
+        // Only storage.* names are taken from the message, not any dotted word such as a host.
+        let with_link = r#"{"error":{"code":400,"message":"storage.objects.getIamPolicy cannot be tested on a bucket with uniform bucket-level access, see https://cloud.google.com/storage/docs/uniform-bucket-level-access"}}"#;
+        assert_eq!(
+            google(400, with_link).kind,
+            ErrorKind::UniformBucketLevelAccess {
+                permissions: vec!["storage.objects.getIamPolicy".into()]
+            }
+        );
+        let unnamed =
+            r#"{"error":{"code":400,"message":"Uniform bucket-level access is enabled."}}"#;
+        let e = google(400, unnamed);
+        assert_eq!(
+            e.kind,
+            ErrorKind::UniformBucketLevelAccess {
+                permissions: vec![]
+            }
+        );
+        assert_eq!(
+            ApiError::Google(Box::new(e)).to_string(),
+            "The bucket uses uniform bucket-level access: access is granted by the bucket's IAM policy alone, and object-level IAM permissions cannot be tested on it."
+        );
+    }
+
+    #[test]
+    fn only_a_single_well_formed_name_is_untestable() {
+        for message in [
+            "Permission  is not valid for this resource.",
+            "Permission two words is not valid for this resource.",
+            " is not a valid Google Cloud Storage permission.",
+        ] {
+            let body = format!(r#"{{"error":{{"code":400,"message":"{message}"}}}}"#);
+            assert_eq!(
+                google(400, &body).kind,
+                ErrorKind::InvalidArgument,
+                "{message}"
+            );
+        }
+        let quoted = r#"{"error":{"code":400,"message":"Permission 'a.b.c' is not valid for this resource."}}"#;
+        assert_eq!(
+            google(400, quoted).kind,
+            ErrorKind::PermissionNotTestable {
+                permission: "a.b.c".into()
+            }
+        );
+    }
+
+    #[test]
+    fn bare_429_is_a_rate_limit() {
+        let e = GoogleError::from_response(
+            429,
+            r#"{"error":{"code":429,"message":"Too many requests"}}"#,
+        );
+        assert_eq!(e.kind(), Some(&ErrorKind::RateLimited));
+        assert!(e.is_transient());
     }
 
     #[test]
@@ -643,6 +719,182 @@ mod tests {
                 }
             ));
         }
+    }
+
+    #[test]
+    fn legacy_403_rate_limits_are_transient() {
+        for reason in ["rateLimitExceeded", "userRateLimitExceeded"] {
+            let body = format!(
+                r#"{{"error":{{"code":403,"message":"Rate Limit Exceeded","errors":[{{"domain":"usageLimits","reason":"{reason}","message":"Rate Limit Exceeded"}}]}}}}"#
+            );
+            let error = GoogleError::from_response(403, &body);
+            assert_eq!(error.kind(), Some(&ErrorKind::RateLimited), "{reason}");
+            assert!(error.is_transient(), "{reason} is retried");
+            assert!(!error.is_token_problem());
+            assert_eq!(
+                error.to_string(),
+                "Google rate-limited these requests (HTTP 403), even after retrying. Wait a minute and re-check."
+            );
+        }
+        // The same 403 without a rate-limit reason is a refusal, not something to retry.
+        let denied = GoogleError::from_response(
+            403,
+            r#"{"error":{"code":403,"message":"Forbidden","errors":[{"domain":"global","reason":"forbidden"}]}}"#,
+        );
+        assert_eq!(denied.kind(), Some(&ErrorKind::PermissionDenied));
+        assert!(!denied.is_transient());
+    }
+
+    #[test]
+    fn billing_disabled() {
+        let body = r#"{"error":{"code":403,"message":"This API method requires billing to be enabled. Please enable billing on project #42 by visiting https://console.developers.google.com/billing/enable?project=42 then retry.","status":"PERMISSION_DENIED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"BILLING_DISABLED","domain":"googleapis.com","metadata":{"consumer":"projects/42","service":"compute.googleapis.com"}}]}}"#;
+        let error = GoogleError::from_response(403, body);
+        assert_eq!(error.kind(), Some(&ErrorKind::BillingDisabled));
+        assert!(!error.is_transient() && !error.is_token_problem());
+        assert_eq!(
+            error.to_string(),
+            "Billing is disabled for the project Google charged this request to: This API method requires billing to be enabled. Please enable billing on project #42 by visiting https://console.developers.google.com/billing/enable?project=42 then retry."
+        );
+    }
+
+    #[test]
+    fn missing_credentials_and_legacy_auth_error_are_token_problems() {
+        let missing = r#"{"error":{"code":401,"message":"Request is missing required authentication credential.","status":"UNAUTHENTICATED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"CREDENTIALS_MISSING","domain":"googleapis.com"}]}}"#;
+        let legacy = r#"{"error":{"code":401,"message":"Invalid Credentials","errors":[{"domain":"global","reason":"authError","message":"Invalid Credentials","locationType":"header","location":"Authorization"}]}}"#;
+        for (body, reason) in [(missing, "CREDENTIALS_MISSING"), (legacy, "authError")] {
+            let error = GoogleError::from_response(401, body);
+            assert_eq!(error.kind(), Some(&ErrorKind::TokenInvalid), "{reason}");
+            assert_eq!(error.google().unwrap().reason.as_deref(), Some(reason));
+            assert!(error.is_token_problem() && !error.is_transient());
+            assert_eq!(
+                error.to_string(),
+                "The access token is not valid (mistyped, revoked or expired). Get a new one with `gcloud auth print-access-token`."
+            );
+        }
+    }
+
+    #[test]
+    fn service_disabled_without_names_never_prints_blanks() {
+        let body = r#"{"error":{"code":403,"message":"The API is not enabled.","status":"PERMISSION_DENIED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"SERVICE_DISABLED","domain":"googleapis.com"}]}}"#;
+        let error = GoogleError::from_response(403, body);
+        assert_eq!(
+            error.kind(),
+            Some(&ErrorKind::ServiceDisabled {
+                service: String::new(),
+                consumer: String::new(),
+                activation_url: None
+            })
+        );
+        assert_eq!(
+            error.to_string(),
+            "An API this check calls is disabled in the project Google charges these requests to (the quota project), which can differ from the project you check. Google said: \"The API is not enabled.\" Enable it, wait a minute, and re-check."
+        );
+        // The service known, the project not.
+        let service_only = body.replace(
+            r#""domain":"googleapis.com"}"#,
+            r#""domain":"googleapis.com","metadata":{"service":"iam.googleapis.com"}}"#,
+        );
+        let text = GoogleError::from_response(403, &service_only).to_string();
+        assert_eq!(
+            text,
+            "The API iam.googleapis.com is disabled in the project Google charges these requests to (the quota project), which can differ from the project you check. Enable it with `gcloud services enable iam.googleapis.com` in that project, wait a minute, and re-check."
+        );
+        // The project known (from the message), the service not; the Help link is the way.
+        let project_only = r#"{"error":{"code":403,"message":"An API has not been used in project=77 before or it is disabled.","status":"PERMISSION_DENIED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"SERVICE_DISABLED","domain":"googleapis.com"},{"@type":"type.googleapis.com/google.rpc.Help","links":[{"url":"https://console.example/enable"}]}]}}"#;
+        let error = GoogleError::from_response(403, project_only);
+        assert_eq!(
+            error.kind(),
+            Some(&ErrorKind::ServiceDisabled {
+                service: String::new(),
+                consumer: "projects/77".into(),
+                activation_url: Some("https://console.example/enable".into())
+            })
+        );
+        assert_eq!(
+            error.to_string(),
+            "An API this check calls is disabled in project 77 — the project Google charges these requests to (the quota project), which can differ from the project you check. Google said: \"An API has not been used in project=77 before or it is disabled.\" Enable it in the Cloud console, wait a minute, and re-check."
+        );
+    }
+
+    #[test]
+    fn service_disabled_full_text() {
+        let body = r#"{"error":{"code":403,"message":"m","status":"PERMISSION_DENIED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"SERVICE_DISABLED","domain":"googleapis.com","metadata":{"consumer":"projects/9","service":"compute.googleapis.com","activationUrl":"https://console.example/compute"}}]}}"#;
+        assert_eq!(
+            GoogleError::from_response(403, body).to_string(),
+            "The API compute.googleapis.com is disabled in project 9 — the project Google charges these requests to (the quota project), which can differ from the project you check. Enable it with `gcloud services enable compute.googleapis.com --project 9` or in the Cloud console, wait a minute, and re-check."
+        );
+    }
+
+    #[test]
+    fn not_found_other_and_the_rest_say_what_google_said() {
+        let text = |status: u16, body: &str| GoogleError::from_response(status, body).to_string();
+        let not_found = GoogleError::from_response(
+            404,
+            r#"{"error":{"code":404,"message":"Unknown service account","status":"NOT_FOUND"}}"#,
+        );
+        assert_eq!(not_found.kind(), Some(&ErrorKind::NotFound));
+        assert!(!not_found.is_transient());
+        assert_eq!(not_found.to_string(), "Not found: Unknown service account");
+        let conflict = GoogleError::from_response(
+            409,
+            r#"{"error":{"code":409,"message":"Conflict here","status":"ABORTED"}}"#,
+        );
+        assert_eq!(conflict.kind(), Some(&ErrorKind::Other));
+        assert_eq!(
+            conflict.to_string(),
+            "Google answered HTTP 409: Conflict here"
+        );
+        assert_eq!(
+            text(
+                403,
+                r#"{"error":{"code":403,"message":"nope","status":"PERMISSION_DENIED"}}"#
+            ),
+            "Permission denied: it does not exist or this account cannot see it. (nope)"
+        );
+        assert_eq!(
+            text(
+                500,
+                r#"{"error":{"code":500,"message":"boom","status":"INTERNAL"}}"#
+            ),
+            "Google had a server error (HTTP 500), even after retrying: boom"
+        );
+        assert_eq!(
+            text(
+                400,
+                r#"{"error":{"code":400,"message":"bad","status":"INVALID_ARGUMENT"}}"#
+            ),
+            "Google refused the request: bad"
+        );
+        assert_eq!(
+            text(401, EXPIRED),
+            "The access token has expired. Get a new one with `gcloud auth print-access-token` and paste it again."
+        );
+        assert_eq!(
+            text(
+                403,
+                r#"{"error":{"code":403,"message":"x","errors":[{"reason":"insufficientPermissions"}]}}"#
+            ),
+            SCOPE_HELP
+        );
+        assert_eq!(
+            text(
+                400,
+                r#"{"error":{"code":400,"message":"Permission a.b.c is not valid for this resource."}}"#
+            ),
+            "a.b.c cannot be tested on this resource."
+        );
+        assert_eq!(
+            text(502, "<html>"),
+            "Google's answer could not be read (HTTP 502): HTTP 502 with a body that is not a Google error."
+        );
+        let network = ApiError::Network {
+            detail: "offline".into(),
+        };
+        assert!(network.google().is_none() && network.kind().is_none());
+        assert!(!network.is_transient() && !network.is_token_problem());
+        assert!(network
+            .to_string()
+            .starts_with("Could not reach Google (offline)."));
     }
 
     #[test]

@@ -197,6 +197,75 @@ mod tests {
     }
 
     #[test]
+    fn read_only_cloud_platform_scope_is_accepted() {
+        let body = r#"{"sub":"1","scope":"openid https://www.googleapis.com/auth/cloud-platform.read-only","expires_in":"60"}"#;
+        let id = Identity::from_tokeninfo(body, 0).unwrap();
+        assert_eq!(
+            id.scopes,
+            [
+                "openid",
+                "https://www.googleapis.com/auth/cloud-platform.read-only"
+            ]
+        );
+        assert!(id.has_cloud_platform_scope());
+        // Only the exact scope counts: a prefix or a look-alike does not.
+        for scope in [
+            "https://www.googleapis.com/auth/cloud-platform.readonly",
+            "https://www.googleapis.com/auth/cloud-platform-x",
+            "cloud-platform",
+        ] {
+            let id = Identity {
+                scopes: vec![scope.into()],
+                ..id.clone()
+            };
+            assert!(!id.has_cloud_platform_scope(), "{scope}");
+        }
+    }
+
+    #[test]
+    fn expiry_prefers_exp_and_display_name_prefers_email() {
+        // `exp` wins over `expires_in`; without `exp`, `expires_in` counts from now.
+        let both = Identity::from_tokeninfo(r#"{"exp":"100","expires_in":"5"}"#, 7_000).unwrap();
+        assert_eq!(both.expires_at_ms, Some(100_000));
+        let relative = Identity::from_tokeninfo(r#"{"expires_in":"5"}"#, 7_000).unwrap();
+        assert_eq!(relative.expires_at_ms, Some(12_000));
+        assert_eq!(relative.minutes_left(7_000), Some(0));
+        let none = Identity::from_tokeninfo(r#"{"exp":null,"sub":"","email":""}"#, 0).unwrap();
+        assert_eq!(none.expires_at_ms, None);
+        assert_eq!(none.minutes_left(0), None);
+        assert_eq!((none.account_id, none.email), (None, None));
+        let long = Identity::from_tokeninfo(r#"{"exp":3600}"#, 0).unwrap();
+        assert_eq!(long.minutes_left(0), Some(60));
+        assert_eq!(long.minutes_left(60_001), Some(58));
+        let named = Identity::from_tokeninfo(r#"{"email":"a@example.com"}"#, 0).unwrap();
+        assert_eq!(named.display_name(), "a@example.com");
+        assert_eq!(
+            Identity::from_tokeninfo("{}", 0).unwrap().display_name(),
+            "an account whose email this token does not reveal"
+        );
+        // Negative or unreadable numbers are unknown, not zero.
+        let odd = Identity::from_tokeninfo(r#"{"exp":-5,"expires_in":"soon"}"#, 0).unwrap();
+        assert_eq!(odd.expires_at_ms, None);
+    }
+
+    #[test]
+    fn a_wrongly_typed_expiry_is_malformed_and_says_what_was_expected() {
+        let Err(ApiError::Malformed {
+            http_status,
+            detail,
+        }) = Identity::from_tokeninfo(r#"{"exp":true}"#, 0)
+        else {
+            panic!("a boolean expiry must not be read")
+        };
+        assert_eq!(http_status, 200);
+        assert!(
+            detail.starts_with("unexpected tokeninfo answer: ")
+                && detail.contains("expected a number or a string of digits"),
+            "{detail}"
+        );
+    }
+
+    #[test]
     fn garbage_is_malformed() {
         assert!(Identity::from_tokeninfo("<html>", 0).is_err());
     }

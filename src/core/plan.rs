@@ -411,6 +411,23 @@ mod tests {
                 mode: super::super::catalog::Mode::SkyPilotDocs,
                 ..Options::default()
             },
+            Options {
+                open_ports: true,
+                ..Options::default()
+            },
+            Options {
+                open_ports: true,
+                custom_vpc: true,
+                ..Options::default()
+            },
+            Options {
+                clone_disk: true,
+                ..Options::default()
+            },
+            Options {
+                custom_image: true,
+                ..Options::default()
+            },
         ];
         for options in variants {
             let plan = Plan::build(
@@ -430,28 +447,72 @@ mod tests {
             },
         );
         assert!(seen.insert(with_bucket.fingerprint));
-        // The bucket's and the service account's *names* are part of the key, not only
-        // whether one is given: another bucket must never be answered from this one's entry.
-        let other_bucket = Plan::build(
+        let with_account = Plan::build(
             project(),
             &PlanInput {
-                bucket: Some(BucketName::parse("b-2x").unwrap()),
+                service_account: Some(ServiceAccountEmail::skypilot_default(&project())),
                 ..Default::default()
             },
         );
-        assert!(seen.insert(other_bucket.fingerprint));
-        let account = |name: &str| {
+        assert!(seen.insert(with_account.fingerprint));
+        let custom_only = |names: &[&str]| {
             Plan::build(
                 project(),
                 &PlanInput {
-                    service_account: Some(ServiceAccountEmail::parse(name).unwrap()),
+                    custom: names
+                        .iter()
+                        .map(|n| Permission::parse(n).unwrap())
+                        .collect(),
+                    skip_skypilot: true,
                     ..Default::default()
                 },
             )
             .fingerprint
         };
-        assert!(seen.insert(account("a-1@my-project.iam.gserviceaccount.com")));
-        assert!(seen.insert(account("a-2@my-project.iam.gserviceaccount.com")));
+        assert!(seen.insert(custom_only(&["compute.instances.get"])));
+        assert!(seen.insert(custom_only(&["compute.instances.list"])));
+    }
+
+    /// The cache key must change with *which* bucket and service account are named, not only
+    /// with whether one is: otherwise bucket B is answered with bucket A's cached result.
+    #[test]
+    fn fingerprint_covers_the_bucket_and_service_account_names() {
+        let with = |bucket: Option<&str>, account: Option<&str>| {
+            Plan::build(
+                project(),
+                &PlanInput {
+                    bucket: bucket.map(|b| BucketName::parse(b).unwrap()),
+                    service_account: account.map(|a| ServiceAccountEmail::parse(a).unwrap()),
+                    ..Default::default()
+                },
+            )
+        };
+        let a = with(
+            Some("bucket-a"),
+            Some("one@my-project.iam.gserviceaccount.com"),
+        );
+        let again = with(
+            Some("bucket-a"),
+            Some("one@my-project.iam.gserviceaccount.com"),
+        );
+        assert_eq!(a.fingerprint, again.fingerprint);
+        // Same groups and permissions, only the names differ.
+        let other_bucket = with(
+            Some("bucket-b"),
+            Some("one@my-project.iam.gserviceaccount.com"),
+        );
+        assert_eq!(a.permissions(), other_bucket.permissions());
+        assert_ne!(a.fingerprint, other_bucket.fingerprint, "bucket name");
+        let other_account = with(
+            Some("bucket-a"),
+            Some("two@my-project.iam.gserviceaccount.com"),
+        );
+        assert_eq!(a.permissions(), other_account.permissions());
+        assert_ne!(
+            a.fingerprint, other_account.fingerprint,
+            "service-account email"
+        );
+        assert_ne!(other_bucket.fingerprint, other_account.fingerprint);
     }
 
     #[test]
@@ -485,6 +546,69 @@ mod tests {
         assert!(
             none.bucket_permissions().is_empty() && none.service_account_permissions().is_empty()
         );
+    }
+
+    #[test]
+    fn capabilities_and_probe_targets() {
+        use super::super::catalog::Capability;
+        let default = Plan::build(project(), &PlanInput::default());
+        assert_eq!(
+            default.capabilities(),
+            [
+                Capability::Compute,
+                Capability::Storage,
+                Capability::FirstLaunch
+            ]
+        );
+        assert_eq!(default.probe_target(Probe::Bucket), None);
+        assert_eq!(default.probe_target(Probe::ServiceAccount), None);
+        let custom_only = Plan::build(
+            project(),
+            &PlanInput {
+                custom: custom(3),
+                skip_skypilot: true,
+                ..Default::default()
+            },
+        );
+        assert_eq!(custom_only.capabilities(), [Capability::Custom]);
+        assert_eq!(custom_only.request_count(), 1);
+        let named = Plan::build(
+            project(),
+            &PlanInput {
+                custom: custom(1),
+                bucket: Some(BucketName::parse("jobs-bucket").unwrap()),
+                service_account: Some(ServiceAccountEmail::skypilot_default(&project())),
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            named.capabilities(),
+            [
+                Capability::Compute,
+                Capability::Storage,
+                Capability::FirstLaunch,
+                Capability::Custom
+            ]
+        );
+        assert_eq!(
+            named.probe_target(Probe::Bucket).as_deref(),
+            Some("bucket jobs-bucket")
+        );
+        assert_eq!(
+            named.probe_target(Probe::ServiceAccount).as_deref(),
+            Some("service account skypilot-v1@my-project.iam.gserviceaccount.com")
+        );
+        assert_eq!(
+            named
+                .service_account_permissions()
+                .iter()
+                .map(Permission::as_str)
+                .collect::<Vec<_>>(),
+            [ACT_AS]
+        );
+        assert_eq!(probe_of("storage.objects.get"), Some(Probe::Bucket));
+        assert_eq!(probe_of(ACT_AS), Some(Probe::ServiceAccount));
+        assert_eq!(probe_of("storage.buckets.create"), None);
     }
 
     #[test]
