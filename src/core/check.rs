@@ -429,7 +429,12 @@ async fn lookup_first_launch<T: Transport>(
             Err(error) => Err(error),
         }
     };
+    // When the user named skypilot-v1 itself, its actAs probe answers this too (see `run`).
+    let reuses_probe = plan.service_account.as_ref() == Some(account);
     let act_as = async {
+        if reuses_probe {
+            return None;
+        }
         if scope == TokenScope::ReadOnly {
             return Some(PermissionFinding::Error {
                 error: read_only_scope_error("IAM"),
@@ -542,7 +547,7 @@ pub async fn run<T: Transport>(
             None => None,
         }
     };
-    let (project, (apis, grep_matches), billing, bucket, service_account, first_launch) = futures::join!(
+    let (project, (apis, grep_matches), billing, bucket, service_account, mut first_launch) = futures::join!(
         project_tests,
         api_lookups,
         billing,
@@ -550,6 +555,19 @@ pub async fn run<T: Transport>(
         account_test,
         first_launch
     );
+    // The named account is skypilot-v1: one actAs question, asked once.
+    if let Some(first) = first_launch
+        .as_mut()
+        .filter(|f| plan.service_account.as_ref() == Some(&f.account))
+    {
+        first.act_as = service_account
+            .iter()
+            .find(|(p, _)| p.as_str() == ACT_AS)
+            .and_then(|(_, finding)| match finding {
+                PermissionFinding::Error { error } if account_not_addressable(error) => None,
+                other => Some(other.clone()),
+            });
+    }
     Findings {
         project: ordered(project.into_iter().flatten()),
         apis,

@@ -260,10 +260,10 @@ impl Plan {
             + usize::from(self.reads_billing())
             + usize::from(!self.bucket_permissions().is_empty())
             + usize::from(!self.service_account_permissions().is_empty())
-            + self
-                .first_launch_account
-                .as_ref()
-                .map_or(0, |_| FIRST_LAUNCH_REQUESTS)
+            + self.first_launch_account.as_ref().map_or(0, |account| {
+                // Naming skypilot-v1 itself: its actAs probe answers the first launch too.
+                FIRST_LAUNCH_REQUESTS - usize::from(self.service_account.as_ref() == Some(account))
+            })
     }
 
     fn compute_fingerprint(&self) -> String {
@@ -530,7 +530,8 @@ mod tests {
         let plan = Plan::build(project(), &input);
         assert_eq!(plan.bucket_permissions().len(), 6);
         assert_eq!(plan.service_account_permissions().len(), 1);
-        assert_eq!(plan.request_count(), 1 + 1 + 1 + 4 + 2);
+        // The named account is skypilot-v1: one actAs probe serves the first launch too.
+        assert_eq!(plan.request_count(), 1 + 1 + 1 + 4 + 2 - 1);
         // A named bucket or account brings its own group, in either mode.
         let parity = Plan::build(
             project(),

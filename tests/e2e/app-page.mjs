@@ -250,7 +250,9 @@ export class AppPage {
   }
 
   async fillField(locator, text) {
-    await locator.fill(text, { timeout: TIMEOUT });
+    // Playwright's own fill of a long text (1,000 lines) takes seconds on a busy 2-core machine;
+    // the app handles that input event in ~20 ms, so the budget here is the driver's, not the app's.
+    await locator.fill(text, { timeout: text.length > 2_000 ? 60_000 : TIMEOUT });
     await poll(async () => (await locator.inputValue()) === text, { what: 'the field to hold the text' });
   }
 
@@ -317,16 +319,21 @@ export class AppPage {
     const card = status.first().locator('xpath=ancestor::*[.//*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6 or @role="heading"]][1]');
     const heading = norm(await card.getByRole('heading').first().innerText());
     if (heading !== topic.heading) throw new Error(`the card around ${topic.testid} is headed "${heading}", not "${topic.heading}"`);
-    const codes = (await card.locator('code').allInnerTexts()).map(norm);
+    // The fix advice (roles to ask for and their commands) is read apart from what the card names.
+    const outsideAdvice = 'code:not([data-testid="advice"] code)';
+    const codes = (await card.locator(outsideAdvice).allInnerTexts()).map(norm);
     const allCodes = (await card.locator('code').allTextContents()).map(norm);
+    const advice = card.getByTestId('advice');
     return {
       status: norm(await status.first().innerText()),
-      // names shown as <code> (missing permissions, APIs that are off)
+      // names shown as <code> (missing permissions, APIs that are off), outside the advice
       codes: codes.filter((c) => /^\S+$/.test(c)),
+      // roles the advice suggests (<li data-testid="suggested-role">'s first <code>)
+      roles: (await advice.getByTestId('suggested-role').locator('code:first-child').allInnerTexts()).map(norm),
       // <code> holding command lines (e.g. the gcloud fix), visible or folded away
       commands: allCodes.filter((c) => /\s/.test(c)),
-      // list items that are sentences: notes, and reasons for "Unknown"
-      notes: (await card.locator('li').allInnerTexts()).map(norm).filter((t) => /\s/.test(t)),
+      // list items that are sentences: notes, and reasons for "Unknown" (not the advice's)
+      notes: (await card.locator('li:not([data-testid="advice"] li)').allInnerTexts()).map(norm).filter((t) => /\s/.test(t)),
       // the card's visible text
       text: norm(await card.innerText()),
     };
