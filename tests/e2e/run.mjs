@@ -25,7 +25,7 @@ const ALL_UNKNOWN = { compute: 'Unknown', storage: 'Unknown', managedJobs: 'Unkn
 // answers), `latency` (ms added to every fake answer during the step), `project`, `beforeClick(fake)`, `button` (or
 // `click: 'if-enabled'`), `after(fake)`, and `expect`:
 //   verdicts: exact values (a key left out is not checked); missing: <code> texts that must show;
-//   age: 'fresh' | 'cached'; requests: 'none' | 'fresh' | 'tokeninfo-only' | 'no-bearer';
+//   age: 'fresh' | 'cached'; requests (required): 'none' | 'fresh' | 'sent' | 'tokeninfo-only' | 'no-bearer';
 //   alert: substrings of one alert; noDefiniteVerdict: no verdict may read Ready / Not ready.
 const STEPS = [
   {
@@ -61,7 +61,7 @@ const STEPS = [
     name: 'token expires between paste and Check (401 ACCESS_TOKEN_EXPIRED): alert says expired',
     token: TOKENS.dave, as: dave, project: 'demo-full-2',
     beforeClick: (fake) => fake.patchScenario((s) => { s.accounts[TOKENS.dave].expired = true; }),
-    expect: { alert: ['expired'], noDefiniteVerdict: true },
+    expect: { alert: ['The access token has expired'], noDefiniteVerdict: true, requests: 'sent' },
   },
   {
     name: "Cloud Resource Manager API disabled in Google's shared consumer project: alert names it and the way out (a quota project), verdicts Unknown, no link or command for a project nobody can change",
@@ -71,6 +71,7 @@ const STEPS = [
     expect: {
       alert: ['cloudresourcemanager.googleapis.com', CONSUMER_PROJECT, 'set-quota-project'],
       verdicts: ALL_UNKNOWN,
+      requests: 'sent',
       noLinkTo: CONSUMER_PROJECT,
       notInResults: `gcloud services enable cloudresourcemanager.googleapis.com --project ${CONSUMER_PROJECT}`,
     },
@@ -152,6 +153,9 @@ async function runStep(step, { app, fake, ctx }) {
     if (e.noDefiniteVerdict) {
       const got = await app.verdicts();
       for (const [k, v] of Object.entries(got)) assert(v !== 'Ready' && v !== 'Not ready', `verdict ${k} shows "${v}" for a dead token`);
+      // Not vacuous: either Unknown verdicts are on screen, or none is and an alert says why.
+      const shown = Object.values(got).filter((v) => v !== null);
+      assert(shown.length > 0 || (await app.alerts().count()) > 0, 'no verdict and no alert on screen');
     }
     if (e.alert) {
       const alerts = await app.alertTexts();
@@ -201,8 +205,16 @@ async function runStep(step, { app, fake, ctx }) {
       for (const r of crm) assertEqual(r.path, `/v1/projects/${ctx.project}:testIamPermissions`, 'Resource Manager path');
       break;
     }
-    default:
+    case 'sent':
+      // The token was used with Google (whatever Google answered).
+      assert(real.length > 0, 'expected Bearer requests to Google, saw none');
       break;
+    case undefined:
+      // Steps that do not name what reaches Google are only the ones whose click may change
+      // nothing (a token tokeninfo refused): say so there with requests: 'no-bearer'.
+      throw new Error(`step "${step.name}" does not say which requests reach Google`);
+    default:
+      throw new Error(`unknown requests expectation ${e.requests}`);
   }
   if (e.saw429) {
     assertEqual(reqs.filter((r) => r.status === 429).length, e.saw429, '429 answers served');
