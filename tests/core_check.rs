@@ -478,6 +478,26 @@ fn report_of_the_seed_story() {
     assert_eq!(firewall["project"]["state"], "missing");
     assert_eq!(firewall["required_by"]["sky_check"], true);
     assert_eq!(value["apis"].as_array().unwrap().len(), 4);
+    assert!(value.get("advice").is_none(), "no role data, no advice");
+
+    // With the role data the app ships, the report carries the card's advice.
+    let text = std::fs::read_to_string("static/roles/skypilot.json").unwrap();
+    let index = gcp_preflight::core::roles::RoleIndex::from_json(&text).unwrap();
+    let report =
+        report::build(&plan, &findings, Some("alice@example.com"), 0).with_advice(&plan, &index);
+    let value = serde_json::to_value(&report).unwrap();
+    let topics: Vec<&str> = value["advice"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["topic"].as_str().unwrap())
+        .collect();
+    assert_eq!(topics, ["compute", "managed_jobs"]);
+    let text = value["advice"][0].to_string();
+    assert!(text.contains("roles/compute.securityAdmin"), "{text}");
+    assert!(text.contains(
+        "gcloud projects add-iam-policy-binding skypilot-seed-demo --member=user:alice@example.com --role=roles/compute.securityAdmin"
+    ), "{text}");
 }
 
 #[test]

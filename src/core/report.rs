@@ -109,6 +109,7 @@ pub fn build<'a>(
         verdicts: verdicts(plan, findings),
         permissions,
         apis,
+        advice: Vec::new(),
     }
 }
 
@@ -139,6 +140,44 @@ pub struct Report<'a> {
     pub permissions: Vec<PermissionReport<'a>>,
     /// Every API looked up.
     pub apis: Vec<ApiReport<'a>>,
+    /// How to fix each not-ready verdict (roles, commands), when the role data was at hand.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub advice: Vec<VerdictAdvice>,
+}
+
+/// The fix advice for one verdict, as the card shows it.
+#[derive(Serialize)]
+pub struct VerdictAdvice {
+    /// Which verdict.
+    pub topic: super::verdict::Topic,
+    /// Roles, commands and the custom-role alternative.
+    pub advice: super::roles::fix::FixAdvice,
+}
+
+impl Report<'_> {
+    /// Adds the fix advice of every verdict that has something to fix, from `index`, granting
+    /// to `email` (`serviceAccount:` for a service-account token). A verdict whose advice cannot
+    /// be built (a value failing the command patterns) is left out, never emitted unchecked.
+    pub fn with_advice(mut self, plan: &Plan, index: &super::roles::RoleIndex) -> Self {
+        use super::roles::fix::{advise, Member};
+        let Ok(member) = Member::from_identity(self.account_email, false) else {
+            return self;
+        };
+        self.advice = self
+            .verdicts
+            .iter()
+            .filter(|v| v.has_fix())
+            .filter_map(|v| {
+                let missing = super::advice::missing_by_target(plan, v);
+                let advice = advise(index, &plan.project, &member, &missing, &v.apis_off).ok()?;
+                Some(VerdictAdvice {
+                    topic: v.topic,
+                    advice,
+                })
+            })
+            .collect();
+        self
+    }
 }
 
 /// One group in the report.

@@ -1,7 +1,7 @@
 //! The results region: one verdict each for Compute, Storage, Managed jobs (and Custom), how to
 //! fix what is missing, the APIs, every permission by group, and the JSON report.
 
-use super::advice::Advice;
+use super::advice::{Advice, Load, RoleDataHandle};
 use super::now_ms;
 use super::state::{IdentityState, Outcome, Run, State};
 use crate::core::advice::missing_by_target;
@@ -12,6 +12,7 @@ use crate::core::check::ApiFinding;
 use crate::core::google_error::ErrorKind;
 use crate::core::google_error::GCLOUD_SHARED_PROJECT;
 use crate::core::report;
+use crate::core::roles::RoleIndex;
 use crate::core::verdict::{
     differences, effective, group_verdict, verdicts, Effective, Status, Verdict,
     NOT_VALID_ON_PROJECT,
@@ -299,14 +300,17 @@ fn two_identities(state: &State, outcome: &Outcome, primary: &[Verdict]) -> Html
     }
 }
 
-/// Offers the report as a file download.
-fn download_report(outcome: &Outcome, email: Option<&str>) {
-    let report = report::build(
+/// Offers the report as a file download, with the fix advice when the role data is loaded.
+fn download_report(outcome: &Outcome, email: Option<&str>, roles: Option<&RoleIndex>) {
+    let mut report = report::build(
         &outcome.plan,
         &outcome.findings,
         email,
         outcome.checked_at_ms,
     );
+    if let Some(index) = roles {
+        report = report.with_advice(&outcome.plan, index);
+    }
     let text = serde_json::to_string_pretty(&report).unwrap_or_default();
     let Some(document) = web_sys::window().and_then(|w| w.document()) else {
         return;
@@ -336,6 +340,7 @@ fn download_report(outcome: &Outcome, email: Option<&str>) {
 #[component]
 pub fn Results(props: &ResultsProps) -> Html {
     let state = &props.state;
+    let role_data = use_context::<RoleDataHandle>();
     let (email, account) = match &state.identity {
         IdentityState::Known(id) => (id.email.clone(), id.display_name()),
         _ => (None, "this token's account".into()),
@@ -394,7 +399,17 @@ pub fn Results(props: &ResultsProps) -> Html {
             let on_export = {
                 let outcome = outcome.clone();
                 let email = email.clone();
-                Callback::from(move |_| download_report(&outcome, email.as_deref()))
+                // The cards loaded the role data if anything needs fixing; the full index
+                // answers whatever the small one does.
+                let roles = role_data
+                    .as_ref()
+                    .and_then(|d| match (&d.full, &d.skypilot) {
+                        (Load::Ready(index), _) | (_, Load::Ready(index)) => Some(index.clone()),
+                        _ => None,
+                    });
+                Callback::from(move |_| {
+                    download_report(&outcome, email.as_deref(), roles.as_deref())
+                })
             };
             html! {
                 <>

@@ -751,6 +751,43 @@ async function main() {
       return `${report.permissions.length} permissions, ${report.verdicts.length} verdicts`;
     });
 
+    t.test('fix advice: role data fetched only after a not-ready result, once per page; roles and commands shown and exported', async () => {
+      await open();
+      await app.reload();
+      const roleFetches = [];
+      const onRequest = (r) => { if (r.url().includes('/roles/')) roleFetches.push(new URL(r.url()).pathname); };
+      browser.page.on('request', onRequest);
+      try {
+        await app.enterToken(TOKENS.alice);
+        await app.waitForIdentity(alice.email);
+        await app.enterProject('demo-full-2');
+        await app.clickAndSettle('Check');
+        assertEqual(await app.verdicts(), ALL_READY, 'verdicts on demo-full-2');
+        assertEqual(roleFetches, [], 'role data fetched for an all-Ready result');
+        await app.enterProject('demo-seed-1');
+        await app.clickAndSettle('Check');
+        await poll(async () => (await app.card('compute')).roles.length > 0, { what: 'roles suggested in the Compute card' });
+        const compute = await app.card('compute');
+        assertEqual(compute.roles, ['roles/compute.securityAdmin'], 'roles suggested for the firewall pair');
+        assert(compute.commands.some((c) => c === `gcloud projects add-iam-policy-binding demo-seed-1 --member=user:${alice.email} --role=roles/compute.securityAdmin`),
+          `the grant command is not shown: ${JSON.stringify(compute.commands)}`);
+        assert((await app.button('Copy all').count()) > 0, 'no "Copy all" button');
+        await app.clickAndSettle('Re-check');
+        await poll(async () => (await app.card('compute')).roles.length > 0, { what: 'roles after Re-check' });
+        assertEqual(roleFetches, ['/roles/skypilot.json'], 'role data requests (once per page, only the small index)');
+        const [download] = await Promise.all([
+          browser.page.waitForEvent('download', { timeout: 10_000 }),
+          app.button('Export JSON report').click({ timeout: 10_000 }),
+        ]);
+        const report = JSON.parse(fs.readFileSync(await download.path(), 'utf8'));
+        assertEqual(report.advice.map((a) => a.topic), ['compute', 'managed_jobs'], 'advice in the report');
+        assert(JSON.stringify(report.advice[0]).includes('roles/compute.securityAdmin'), 'the report advice names the role');
+        return `${roleFetches.length} role-data request`;
+      } finally {
+        browser.page.off('request', onRequest);
+      }
+    });
+
     t.test('"Try the demo", then Check: the seed story without calling Google, and nothing written to the cache', async () => {
       await open();
       await app.reload();
