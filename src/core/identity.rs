@@ -102,10 +102,10 @@ impl Identity {
             http_status: 200,
             detail: format!("unexpected tokeninfo answer: {e}"),
         })?;
-        let expires_at_ms = info
-            .exp
-            .map(|s| s.saturating_mul(1000))
-            .or_else(|| info.expires_in.map(|s| now_ms + s.saturating_mul(1000)));
+        let expires_at_ms = info.exp.map(|s| s.saturating_mul(1000)).or_else(|| {
+            info.expires_in
+                .map(|s| now_ms.saturating_add(s.saturating_mul(1000)))
+        });
         Ok(Identity {
             account_id: info.sub.filter(|s| !s.is_empty()),
             email: info.email.filter(|s| !s.is_empty()),
