@@ -5,7 +5,7 @@
 use gcp_preflight::core::cache::{
     self, CacheEntry, CacheKey, Lookup, Store, StoreError, DEFAULT_TTL_MS,
 };
-use gcp_preflight::core::check::{Findings, PermissionFinding};
+use gcp_preflight::core::check::{ApiFinding, Findings, PermissionFinding};
 use gcp_preflight::core::names::ProjectId;
 use gcp_preflight::core::plan::{Plan, PlanInput};
 use gcp_preflight::storage::BrowserStore;
@@ -24,19 +24,21 @@ fn plan() -> Plan {
     )
 }
 
-fn entry(key: &CacheKey, plan: &Plan, at: u64) -> CacheEntry {
+/// Complete findings for `plan`: every permission held, every API on (a cache entry must
+/// answer exactly the plan's permissions and APIs).
+fn complete(plan: &Plan) -> Findings {
     let mut findings = Findings::default();
     for p in plan.permissions() {
         findings.project.insert(p, PermissionFinding::Held);
     }
-    CacheEntry::new(
-        key,
-        Some("a@example.com".into()),
-        &findings,
-        at,
-        DEFAULT_TTL_MS,
-    )
-    .unwrap()
+    for a in &plan.apis {
+        findings.apis.insert(a.service.clone(), ApiFinding::On);
+    }
+    findings
+}
+
+fn entry(key: &CacheKey, plan: &Plan, at: u64) -> CacheEntry {
+    CacheEntry::new(key, &complete(plan), at, DEFAULT_TTL_MS).unwrap()
 }
 
 #[wasm_bindgen_test]
@@ -97,11 +99,13 @@ fn full_quota_prunes_our_stale_entries_then_saves() {
     let plan = plan();
     // Stale entries of ours fill the store: they are valid JSON that expired long ago.
     let stale = serde_json::to_string(&entry(&CacheKey::new("old", &plan), &plan, 0)).unwrap();
+    // Padded with a field the entry does not have (ignored when read).
     let padded = stale.replacen(
-        "\"account_email\":\"a@example.com\"",
-        &format!("\"account_email\":\"{}\"", "x".repeat(512 * 1024)),
+        '{',
+        &format!("{{\"padding\":\"{}\",", "x".repeat(512 * 1024)),
         1,
     );
+    assert!(padded.len() > 512 * 1024 && padded.contains("\"schema\""));
     let storage = local_storage();
     let mut n = 0;
     while storage
@@ -135,7 +139,9 @@ fn full_quota_of_foreign_data_is_an_error_not_a_panic() {
     let key = CacheKey::new("42", &plan);
     // Our entry is small; make it too big to fit in what is left.
     let mut big = entry(&key, &plan, 0);
-    big.account_email = Some("x".repeat(600 * 1024));
+    big.findings
+        .grep_matches
+        .push(("x".repeat(600 * 1024), "y".into()));
     assert_eq!(
         cache::save(&store, &key, &big, 0),
         Err(StoreError::QuotaExceeded)
@@ -154,7 +160,6 @@ mod reducer {
     //! The app state's reducer: answers for a check the user has left are never shown, and
     //! another tab's newer answer to the same question replaces the one on screen.
     use gcp_preflight::core::cache::{CacheEntry, CacheKey, DEFAULT_TTL_MS};
-    use gcp_preflight::core::check::Findings;
     use gcp_preflight::core::names::ProjectId;
     use gcp_preflight::core::plan::{Plan, PlanInput};
     use gcp_preflight::ui::state::{Action, Field, Run, State};
@@ -162,12 +167,16 @@ mod reducer {
     use wasm_bindgen_test::*;
     use yew::Reducible;
 
+    fn tok(text: &str) -> gcp_preflight::core::token::Token {
+        gcp_preflight::core::token::Token::parse(text).unwrap()
+    }
+
     fn started(project: &str) -> Rc<State> {
         let plan = Rc::new(Plan::build(
             ProjectId::parse(project).unwrap(),
             &PlanInput::default(),
         ));
-        let state = Rc::new(State::new(0)).reduce(Action::Token("tok-1".into()));
+        let state = Rc::new(State::new(0)).reduce(Action::Token(tok("tok-1")));
         state.reduce(Action::Started { id: 1, plan })
     }
 
@@ -187,7 +196,7 @@ mod reducer {
     #[wasm_bindgen_test]
     fn answer_after_an_account_switch_is_dropped() {
         let state = started("project-one")
-            .reduce(Action::Token("tok-2".into()))
+            .reduce(Action::Token(tok("tok-2")))
             .reduce(Action::Finished {
                 id: 1,
                 findings: Box::default(),
@@ -213,8 +222,8 @@ mod reducer {
     fn forget_wipes_the_tokens_and_what_came_from_them() {
         let before = Rc::new(State::new(0))
             .reduce(Action::Edit(Field::Project("project-one".into())))
-            .reduce(Action::Token("tok-1".into()))
-            .reduce(Action::CliToken("tok-cli".into()));
+            .reduce(Action::Token(tok("tok-1")))
+            .reduce(Action::CliToken(tok("tok-cli")));
         let state = before.clone().reduce(Action::Forget);
         assert!(state.token.is_empty());
         assert!(state.cli_token.is_empty());
@@ -235,7 +244,7 @@ mod reducer {
     #[wasm_bindgen_test]
     fn the_cli_token_is_a_new_question_and_keeps_its_own_identity() {
         use gcp_preflight::ui::state::IdentityState;
-        let state = started("project-one").reduce(Action::CliToken(" tok-cli ".into()));
+        let state = started("project-one").reduce(Action::CliToken(tok(" tok-cli ")));
         assert_eq!(&*state.cli_token, "tok-cli");
         assert_eq!(state.run, Run::Idle, "a new token is a new question");
         assert_eq!(state.cli_identity, IdentityState::Pending);
@@ -243,7 +252,7 @@ mod reducer {
         let generation = state.cli_generation;
         let stale = state
             .clone()
-            .reduce(Action::CliToken("tok-cli-2".into()))
+            .reduce(Action::CliToken(tok("tok-cli-2")))
             .reduce(Action::CliIdentityResolved {
                 generation,
                 result: Err(gcp_preflight::core::google_error::ApiError::Network {
@@ -272,7 +281,7 @@ mod reducer {
             client_id: None,
         };
         let state = Rc::new(State::new(0))
-            .reduce(Action::Token("tok-1".into()))
+            .reduce(Action::Token(tok("tok-1")))
             .reduce(Action::IdentityResolved {
                 generation: 1,
                 result: Ok(identity),
@@ -292,27 +301,60 @@ mod reducer {
     }
 
     fn stored(key: &CacheKey, plan: &Plan, at: u64) -> String {
-        let mut findings = Findings::default();
-        for p in plan.permissions() {
-            findings
-                .project
-                .insert(p, gcp_preflight::core::check::PermissionFinding::Held);
-        }
-        let entry = CacheEntry::new(key, None, &findings, at, DEFAULT_TTL_MS).unwrap();
+        let entry = CacheEntry::new(key, &super::complete(plan), at, DEFAULT_TTL_MS).unwrap();
         serde_json::to_string(&entry).unwrap()
     }
 
     #[wasm_bindgen_test]
-    fn another_tabs_newer_result_for_the_same_question_replaces_it() {
+    fn another_tabs_newer_result_is_offered_not_swapped_in() {
         let (state, key, plan) = showing();
-        let next = state.reduce(Action::StoredElsewhere {
+        let offered = state.reduce(Action::StoredElsewhere {
             key: key.storage_key(),
             value: Some(stored(&key, &plan, 9)),
             now_ms: 10,
         });
+        // What is on screen stays: the live result, not the stored one.
         assert!(
-            matches!(next.run, Run::Done(ref o) if o.from_cache && o.checked_at_ms == 9 && !o.findings.project.is_empty())
+            matches!(offered.run, Run::Done(ref o) if !o.from_cache && o.checked_at_ms == 5 && o.findings.project.is_empty())
         );
+        assert_eq!(offered.newer.as_ref().map(|e| e.checked_at_ms), Some(9));
+        // The user takes it.
+        let taken = offered.clone().reduce(Action::ShowNewer { now_ms: 11 });
+        assert!(
+            matches!(taken.run, Run::Done(ref o) if o.from_cache && o.checked_at_ms == 9 && !o.findings.project.is_empty())
+        );
+        assert!(taken.newer.is_none());
+        // Taken too late, an expired offer is dropped, not shown.
+        let late = offered.clone().reduce(Action::ShowNewer {
+            now_ms: 9 + DEFAULT_TTL_MS,
+        });
+        assert!(matches!(late.run, Run::Done(ref o) if !o.from_cache && o.checked_at_ms == 5));
+        assert!(late.newer.is_none() && late.notice.is_some());
+        // A new question drops the offer; so does the entry's removal.
+        let edited = offered
+            .clone()
+            .reduce(Action::Edit(Field::Project("project-two".into())));
+        assert!(edited.newer.is_none());
+        let removed = offered.reduce(Action::StoredElsewhere {
+            key: key.storage_key(),
+            value: None,
+            now_ms: 12,
+        });
+        assert!(removed.newer.is_none());
+        assert!(matches!(removed.run, Run::Done(ref o) if o.checked_at_ms == 5));
+    }
+
+    #[wasm_bindgen_test]
+    fn a_planted_forever_entry_from_another_tab_is_not_even_offered() {
+        let (state, key, plan) = showing();
+        let mut entry: serde_json::Value = serde_json::from_str(&stored(&key, &plan, 9)).unwrap();
+        entry["expires_at_ms"] = serde_json::json!(9_007_199_254_740_992u64);
+        let next = state.reduce(Action::StoredElsewhere {
+            key: key.storage_key(),
+            value: Some(entry.to_string()),
+            now_ms: 9 + DEFAULT_TTL_MS,
+        });
+        assert!(next.newer.is_none());
     }
 
     #[wasm_bindgen_test]
@@ -331,6 +373,7 @@ mod reducer {
                 now_ms: 10,
             });
             assert!(matches!(next.run, Run::Done(ref o) if !o.from_cache && o.checked_at_ms == 5));
+            assert!(next.newer.is_none());
         }
     }
 
@@ -344,9 +387,67 @@ mod reducer {
         assert!(
             state
                 .clone()
-                .reduce(Action::Token("demo-token-bob".into()))
+                .reduce(Action::Token(tok("demo-token-bob")))
                 .demo
         );
-        assert!(!state.reduce(Action::Token("ya-real-token".into())).demo);
+        assert!(!state.reduce(Action::Token(tok("ya-real-token"))).demo);
+    }
+}
+
+mod token_field {
+    //! Text that cannot be a bearer token is refused before anything is sent, with a notice
+    //! naming the character; Forget clears the refusal with the rest.
+    use gcp_preflight::core::token::{Token, TokenError};
+    use gcp_preflight::ui::state::{Action, IdentityState, Run, State};
+    use std::rc::Rc;
+    use wasm_bindgen_test::*;
+    use yew::Reducible;
+
+    #[wasm_bindgen_test]
+    fn a_smart_quote_is_refused_with_a_notice_and_drops_the_old_token() {
+        let good = Rc::new(State::new(0)).reduce(Action::Token(Token::parse("ya29.good").unwrap()));
+        assert_eq!(good.identity, IdentityState::Pending);
+        let error = Token::parse("ya29.bad\u{2019}x").unwrap_err();
+        assert!(matches!(
+            error,
+            TokenError::BadCharacter { position: 9, .. }
+        ));
+        let refused = good.clone().reduce(Action::TokenRefused(error.clone()));
+        assert!(
+            refused.token.is_empty(),
+            "nothing of a refused token is kept"
+        );
+        assert_eq!(refused.identity, IdentityState::None);
+        assert!(
+            refused.token_generation > good.token_generation,
+            "late answers are dropped"
+        );
+        assert_eq!(refused.run, Run::Idle);
+        let notice = refused.notice.clone().unwrap();
+        assert!(
+            notice.contains("U+2019") && notice.contains("position 9"),
+            "{notice}"
+        );
+        assert_eq!(refused.token_error, Some(error));
+        // A good token clears the refusal; so does Forget.
+        let fixed = refused
+            .clone()
+            .reduce(Action::Token(Token::parse("ya29.good").unwrap()));
+        assert!(fixed.token_error.is_none() && !fixed.token.is_empty());
+        assert!(refused.reduce(Action::Forget).token_error.is_none());
+    }
+
+    #[wasm_bindgen_test]
+    fn the_state_never_prints_a_token() {
+        let state = Rc::new(State::new(0))
+            .reduce(Action::Token(Token::parse("ya29.SECRET-token").unwrap()))
+            .reduce(Action::CliToken(Token::parse("ya29.OTHER-secret").unwrap()));
+        let text = format!("{state:?}");
+        assert!(
+            !text.contains("SECRET") && !text.contains("OTHER"),
+            "{text}"
+        );
+        let action = Action::Token(Token::parse("ya29.SECRET-token").unwrap());
+        assert!(!format!("{action:?}").contains("SECRET"));
     }
 }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of the entry layout; entries of another version are dropped.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 /// Prefix of every key this app writes.
 pub const KEY_PREFIX: &str = "gcp-preflight/v1/";
 /// How long a result is trusted: IAM changes propagate in minutes, so minutes, not days.
@@ -35,12 +35,14 @@ pub struct CacheKey {
     asked: Asked,
 }
 
-/// The permissions a plan tests on each resource, each list sorted and without repeats.
+/// The permissions a plan tests on each resource, and the APIs it looks up, each list sorted and
+/// without repeats.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Asked {
     project: Vec<Permission>,
     bucket: Vec<Permission>,
     service_account: Vec<Permission>,
+    apis: Vec<String>,
 }
 
 impl CacheKey {
@@ -54,6 +56,13 @@ impl CacheKey {
                 project: plan.permissions(),
                 bucket: plan.bucket_permissions(),
                 service_account: plan.service_account_permissions(),
+                apis: {
+                    let mut apis: Vec<String> =
+                        plan.apis.iter().map(|a| a.service.clone()).collect();
+                    apis.sort_unstable();
+                    apis.dedup();
+                    apis
+                },
             },
         }
     }
@@ -197,17 +206,22 @@ impl StoredFindings {
         })
     }
 
-    /// Whether these are answers to exactly what `key`'s plan asks on each resource: every
-    /// permission once, none missing, none extra (a planted or mixed-up entry is not).
+    /// Whether these are answers to exactly what `key`'s plan asks on each resource, and about
+    /// exactly its APIs: every permission and API once, none missing, none extra (a planted or
+    /// mixed-up entry is not).
     fn answers_exactly(&self, key: &CacheKey) -> bool {
         fn same(pairs: &[(Permission, StoredAnswer)], asked: &[Permission]) -> bool {
             let mut names: Vec<&Permission> = pairs.iter().map(|(p, _)| p).collect();
             names.sort_unstable();
             names.len() == asked.len() && names.iter().zip(asked).all(|(a, b)| *a == b)
         }
+        let mut apis: Vec<&String> = self.apis.iter().map(|(a, _)| a).collect();
+        apis.sort_unstable();
         same(&self.project, &key.asked.project)
             && same(&self.bucket, &key.asked.bucket)
             && same(&self.service_account, &key.asked.service_account)
+            && apis.len() == key.asked.apis.len()
+            && apis.iter().zip(&key.asked.apis).all(|(a, b)| *a == b)
     }
 
     /// Back to [`Findings`].
@@ -247,10 +261,9 @@ pub struct CacheEntry {
     pub checked_at_ms: u64,
     /// When it stops being fresh.
     pub expires_at_ms: u64,
-    /// The account's stable ID (must match the key).
+    /// The account's stable ID (must match the key). No email: the page shows the one tokeninfo
+    /// gives, so storing it would only keep personal data longer.
     pub account_id: String,
-    /// For display.
-    pub account_email: Option<String>,
     /// The project (must match the key).
     pub project: ProjectId,
     /// The plan fingerprint (must match the key).
@@ -261,20 +274,13 @@ pub struct CacheEntry {
 
 impl CacheEntry {
     /// Builds an entry, or `None` when the findings hold an error (never cached).
-    pub fn new(
-        key: &CacheKey,
-        email: Option<String>,
-        findings: &Findings,
-        now_ms: u64,
-        ttl_ms: u64,
-    ) -> Option<Self> {
+    pub fn new(key: &CacheKey, findings: &Findings, now_ms: u64, ttl_ms: u64) -> Option<Self> {
         let findings = StoredFindings::from_findings(findings)?;
         Some(CacheEntry {
             schema: SCHEMA_VERSION,
             checked_at_ms: now_ms,
             expires_at_ms: now_ms.saturating_add(ttl_ms),
             account_id: key.account_id.clone(),
-            account_email: email,
             project: key.project.clone(),
             fingerprint: key.fingerprint.clone(),
             findings,
@@ -482,6 +488,9 @@ mod tests {
         for p in plan.permissions() {
             f.project.insert(p, PermissionFinding::Held);
         }
+        for a in &plan.apis {
+            f.apis.insert(a.service.clone(), ApiFinding::On);
+        }
         f
     }
 
@@ -500,14 +509,7 @@ mod tests {
         let store = MemoryStore::default();
         let p = plan("my-project");
         let key = CacheKey::new("1", &p);
-        let entry = CacheEntry::new(
-            &key,
-            Some("a@example.com".into()),
-            &complete(&p),
-            1_000,
-            DEFAULT_TTL_MS,
-        )
-        .unwrap();
+        let entry = CacheEntry::new(&key, &complete(&p), 1_000, DEFAULT_TTL_MS).unwrap();
         save(&store, &key, &entry, 1_000).unwrap();
         assert!(matches!(
             lookup(&store, &key, 1_000 + 60_000),
@@ -523,7 +525,7 @@ mod tests {
         let p = plan("my-project");
         assert!(!may_answer(&store, &p));
         let key = CacheKey::new("7", &p);
-        let entry = CacheEntry::new(&key, None, &complete(&p), 0, DEFAULT_TTL_MS).unwrap();
+        let entry = CacheEntry::new(&key, &complete(&p), 0, DEFAULT_TTL_MS).unwrap();
         save(&store, &key, &entry, 0).unwrap();
         assert!(may_answer(&store, &p));
         assert!(!may_answer(&store, &plan("other-proj")));
@@ -534,7 +536,7 @@ mod tests {
         let store = MemoryStore::default();
         let p = plan("my-project");
         let key = CacheKey::new("1", &p);
-        let entry = CacheEntry::new(&key, None, &complete(&p), 0, DEFAULT_TTL_MS).unwrap();
+        let entry = CacheEntry::new(&key, &complete(&p), 0, DEFAULT_TTL_MS).unwrap();
         save(&store, &key, &entry, 0).unwrap();
         assert_eq!(lookup(&store, &CacheKey::new("2", &p), 5), Lookup::Miss);
         assert_eq!(
@@ -571,7 +573,7 @@ mod tests {
                 },
             },
         );
-        assert!(CacheEntry::new(&CacheKey::new("1", &p), None, &f, 0, DEFAULT_TTL_MS).is_none());
+        assert!(CacheEntry::new(&CacheKey::new("1", &p), &f, 0, DEFAULT_TTL_MS).is_none());
     }
 
     #[test]
@@ -584,7 +586,7 @@ mod tests {
             assert_eq!(lookup(&store, &key, 0), Lookup::Miss);
             assert!(store.get(&key.storage_key()).is_none());
         }
-        let mut entry = CacheEntry::new(&key, None, &complete(&p), 0, DEFAULT_TTL_MS).unwrap();
+        let mut entry = CacheEntry::new(&key, &complete(&p), 0, DEFAULT_TTL_MS).unwrap();
         entry.schema = SCHEMA_VERSION + 1;
         store
             .set(&key.storage_key(), &serde_json::to_string(&entry).unwrap())
@@ -599,7 +601,7 @@ mod tests {
         assert_eq!(lookup(&store, &key, 1), Lookup::Miss);
         // A permission name that fails validation makes the entry unreadable, not a panic.
         let text = serde_json::to_string(
-            &CacheEntry::new(&key, None, &complete(&p), 0, DEFAULT_TTL_MS).unwrap(),
+            &CacheEntry::new(&key, &complete(&p), 0, DEFAULT_TTL_MS).unwrap(),
         )
         .unwrap()
         .replace("compute.disks.list", "not a permission");
@@ -611,7 +613,7 @@ mod tests {
     fn full_store_prunes_then_fails_cleanly() {
         let p = plan("my-project");
         let key = CacheKey::new("1", &p);
-        let entry = CacheEntry::new(&key, None, &complete(&p), 100, DEFAULT_TTL_MS).unwrap();
+        let entry = CacheEntry::new(&key, &complete(&p), 100, DEFAULT_TTL_MS).unwrap();
         let size = serde_json::to_string(&entry).unwrap().len() + key.storage_key().len();
         let store = MemoryStore {
             quota: Some(size + 10),
@@ -619,7 +621,7 @@ mod tests {
         };
         // An expired entry fills the store; saving prunes it and succeeds.
         let old_key = CacheKey::new("9", &p);
-        let old = CacheEntry::new(&old_key, None, &complete(&p), 0, 1).unwrap();
+        let old = CacheEntry::new(&old_key, &complete(&p), 0, 1).unwrap();
         store
             .entries
             .borrow_mut()
@@ -643,7 +645,7 @@ mod tests {
         let p = plan("my-project");
         for i in 0..(MAX_ENTRIES as u64 + 5) {
             let key = CacheKey::new(&i.to_string(), &p);
-            let e = CacheEntry::new(&key, None, &complete(&p), i, DEFAULT_TTL_MS).unwrap();
+            let e = CacheEntry::new(&key, &complete(&p), i, DEFAULT_TTL_MS).unwrap();
             save(&store, &key, &e, i).unwrap();
         }
         prune(&store, 100);
@@ -687,8 +689,7 @@ mod tests {
     fn a_stored_expiry_is_never_trusted_beyond_the_app_ttl() {
         let p = plan("my-project");
         let key = CacheKey::new("1", &p);
-        let mut planted =
-            CacheEntry::new(&key, None, &complete(&p), 1_000, DEFAULT_TTL_MS).unwrap();
+        let mut planted = CacheEntry::new(&key, &complete(&p), 1_000, DEFAULT_TTL_MS).unwrap();
         planted.expires_at_ms = u64::MAX;
         assert_eq!(planted.fresh_until_ms(), 1_000 + DEFAULT_TTL_MS);
         let store = MemoryStore::default();
@@ -697,10 +698,10 @@ mod tests {
         assert!(!is_fresh(&store, &key, 1_000 + DEFAULT_TTL_MS));
         assert!(store.keys().is_empty(), "the planted entry is removed");
         // A writer asking for a longer TTL gets the app's; a shorter one is kept.
-        let long = CacheEntry::new(&key, None, &complete(&p), 0, 3 * DEFAULT_TTL_MS).unwrap();
+        let long = CacheEntry::new(&key, &complete(&p), 0, 3 * DEFAULT_TTL_MS).unwrap();
         assert_eq!(long.fresh_until_ms(), DEFAULT_TTL_MS);
         assert!(long.is_fresh(DEFAULT_TTL_MS - 1) && !long.is_fresh(DEFAULT_TTL_MS));
-        let short = CacheEntry::new(&key, None, &complete(&p), 0, 5_000).unwrap();
+        let short = CacheEntry::new(&key, &complete(&p), 0, 5_000).unwrap();
         assert_eq!(short.fresh_until_ms(), 5_000);
         assert!(short.is_fresh(4_999) && !short.is_fresh(5_000));
         // An expiry before the check itself is never fresh.
@@ -720,7 +721,7 @@ mod tests {
     fn a_future_dated_entry_is_a_miss() {
         let p = plan("my-project");
         let key = CacheKey::new("1", &p);
-        let entry = CacheEntry::new(&key, None, &complete(&p), 50_000, DEFAULT_TTL_MS).unwrap();
+        let entry = CacheEntry::new(&key, &complete(&p), 50_000, DEFAULT_TTL_MS).unwrap();
         let store = MemoryStore::default();
         plant(&store, &key, &entry);
         assert!(
@@ -745,7 +746,7 @@ mod tests {
         let p = plan("my-project");
         let key = CacheKey::new("1", &p);
         let at = 10_000;
-        let entry = CacheEntry::new(&key, None, &complete(&p), at, DEFAULT_TTL_MS).unwrap();
+        let entry = CacheEntry::new(&key, &complete(&p), at, DEFAULT_TTL_MS).unwrap();
         let mut planted = entry.clone();
         planted.expires_at_ms = u64::MAX;
         let instants = [
@@ -780,8 +781,7 @@ mod tests {
         let key = |i: u64| CacheKey::new(&format!("{}", 999 - i), &p);
         let total = MAX_ENTRIES as u64 + 5;
         for i in 0..total {
-            let e =
-                CacheEntry::new(&key(i), None, &complete(&p), 1_000 + i, DEFAULT_TTL_MS).unwrap();
+            let e = CacheEntry::new(&key(i), &complete(&p), 1_000 + i, DEFAULT_TTL_MS).unwrap();
             plant(&store, &key(i), &e);
         }
         prune(&store, 2_000);
@@ -821,7 +821,7 @@ mod tests {
         for p in named.service_account_permissions() {
             full.service_account.insert(p, PermissionFinding::Held);
         }
-        let good = CacheEntry::new(&key, None, &full, 0, DEFAULT_TTL_MS).unwrap();
+        let good = CacheEntry::new(&key, &full, 0, DEFAULT_TTL_MS).unwrap();
         let reads = |entry: &CacheEntry| {
             read_entry(&serde_json::to_string(entry).unwrap(), &key, 1).is_some()
         };
@@ -855,6 +855,20 @@ mod tests {
             ("an extra service-account answer", |f, x| {
                 f.service_account.push((x.clone(), StoredAnswer::Held))
             }),
+            ("no APIs", |f, _| f.apis.clear()),
+            ("an API missing", |f, _| {
+                f.apis.pop();
+            }),
+            ("an extra API", |f, _| {
+                f.apis.push(("evil.googleapis.com".into(), true))
+            }),
+            ("an API twice, another absent", |f, _| {
+                let first = f.apis[0].clone();
+                f.apis[1] = first;
+            }),
+            ("an API replaced", |f, _| {
+                f.apis[0].0 = "other.googleapis.com".into();
+            }),
         ];
         for (what, change) in variants {
             let mut entry = good.clone();
@@ -865,12 +879,13 @@ mod tests {
         let mut reversed = good.clone();
         reversed.findings.project.reverse();
         reversed.findings.bucket.reverse();
+        reversed.findings.apis.reverse();
         assert!(reads(&reversed));
+        assert!(good.findings.apis.len() >= 2, "the plan looks up APIs");
         // A plan that names no bucket or account is not answered by an entry that has them.
         let bare = plan("my-project");
         let mut with_probes = CacheEntry::new(
             &CacheKey::new("1", &bare),
-            None,
             &complete(&bare),
             0,
             DEFAULT_TTL_MS,
@@ -906,7 +921,7 @@ mod tests {
         assert!(findings.is_complete());
         assert!(!findings.bucket.is_empty() && !findings.service_account.is_empty());
         let key = CacheKey::new("100000000000000000001", &p);
-        let entry = CacheEntry::new(&key, None, &findings, 7, DEFAULT_TTL_MS).unwrap();
+        let entry = CacheEntry::new(&key, &findings, 7, DEFAULT_TTL_MS).unwrap();
         let store = MemoryStore::default();
         save(&store, &key, &entry, 7).unwrap();
         let Lookup::Fresh(read) = lookup(&store, &key, 8) else {
@@ -944,16 +959,18 @@ mod tests {
         for f in [api, bucket, account] {
             assert!(!f.is_complete());
             assert_eq!(StoredFindings::from_findings(&f), None);
-            assert_eq!(CacheEntry::new(&key, None, &f, 0, DEFAULT_TTL_MS), None);
+            assert_eq!(CacheEntry::new(&key, &f, 0, DEFAULT_TTL_MS), None);
         }
-        let ok = CacheEntry::new(&key, Some("a@b.c".into()), &complete(&p), 5, 7).unwrap();
+        let ok = CacheEntry::new(&key, &complete(&p), 5, 7).unwrap();
         assert_eq!(
             (ok.schema, ok.checked_at_ms, ok.expires_at_ms),
             (SCHEMA_VERSION, 5, 12)
         );
-        assert_eq!(ok.account_email.as_deref(), Some("a@b.c"));
+        // No personal data beyond the account's ID: the email is never stored.
+        let text = serde_json::to_string(&ok).unwrap();
+        assert!(!text.contains("email"), "{text}");
         assert_eq!(
-            CacheEntry::new(&key, None, &complete(&p), u64::MAX - 1, 7)
+            CacheEntry::new(&key, &complete(&p), u64::MAX - 1, 7)
                 .unwrap()
                 .expires_at_ms,
             u64::MAX

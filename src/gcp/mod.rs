@@ -1,8 +1,10 @@
-//! Browser transports: `fetch` to Google's API hosts, and the simulated Google for demo mode.
+//! Browser transports: `fetch` to Google's API hosts, and the simulated Google for demo mode;
+//! [`Cancellable`] stops a check's requests when its token is forgotten or replaced.
 
 use crate::core::demo::SimulatedGoogle;
 use crate::core::endpoints::is_google_api_url;
 use crate::core::http::{Auth, Method, NetError, Request, Response, Transport};
+use crate::core::token::validate_token;
 use gloo_net::http::RequestBuilder;
 use std::future::Future;
 use std::rc::Rc;
@@ -28,7 +30,13 @@ impl AppTransport {
     }
 }
 
-async fn fetch(request: Request) -> Result<Response, NetError> {
+/// What a request stopped by [`Cancellable`] answers; nobody sees it (the answer is dropped).
+const CANCELLED: &str = "cancelled: the token was forgotten or replaced";
+
+async fn fetch(
+    request: Request,
+    signal: Option<&web_sys::AbortSignal>,
+) -> Result<Response, NetError> {
     // The token goes to Google's API hosts and nowhere else.
     if !is_google_api_url(&request.url) {
         return Err(NetError::Network(format!(
@@ -40,8 +48,21 @@ async fn fetch(request: Request) -> Result<Response, NetError> {
         Method::Get => gloo_net::http::Method::GET,
         Method::Post => gloo_net::http::Method::POST,
     };
-    let mut builder = RequestBuilder::new(&request.url).method(method);
+    // No redirects (the token must not follow one), no HTTP cache for answers about permissions,
+    // and the check's abort signal.
+    let mut builder = RequestBuilder::new(&request.url)
+        .method(method)
+        .redirect(web_sys::RequestRedirect::Error)
+        .cache(web_sys::RequestCache::NoStore)
+        .abort_signal(signal);
     if let Auth::Bearer(token) = &request.auth {
+        // The UI refuses such tokens before a check; this keeps `Headers.set` from ever
+        // throwing (which would leave the check hanging) whatever the caller passes.
+        if validate_token(token).ok() != Some(token.as_str()) || token.is_empty() {
+            return Err(NetError::Network(
+                "refused to send a token with characters a bearer token cannot contain".into(),
+            ));
+        }
         builder = builder.header("Authorization", &format!("Bearer {token}"));
     }
     let built = match request.body {
@@ -68,9 +89,53 @@ impl Transport for AppTransport {
         let this = self.clone();
         async move {
             match this {
-                AppTransport::Google => fetch(request).await,
+                AppTransport::Google => fetch(request, None).await,
                 AppTransport::Demo(google) => {
                     gloo_timers::future::TimeoutFuture::new(DEMO_LATENCY_MS).await;
+                    Ok(google.handle(&request))
+                }
+            }
+        }
+    }
+
+    fn sleep(&self, millis: u32) -> impl Future<Output = ()> {
+        gloo_timers::future::TimeoutFuture::new(millis)
+    }
+}
+
+/// A check's transport that stops when its [`web_sys::AbortController`] is aborted: requests in
+/// flight are aborted by the browser, and none (nor any retry) is sent afterwards. The app aborts
+/// it when the token is forgotten or replaced.
+#[derive(Clone)]
+pub struct Cancellable {
+    inner: AppTransport,
+    signal: web_sys::AbortSignal,
+}
+
+impl Cancellable {
+    /// `inner`, stopped by `controller`.
+    pub fn new(inner: &AppTransport, controller: &web_sys::AbortController) -> Self {
+        Cancellable {
+            inner: inner.clone(),
+            signal: controller.signal(),
+        }
+    }
+}
+
+impl Transport for Cancellable {
+    fn send(&self, request: Request) -> impl Future<Output = Result<Response, NetError>> {
+        let this = self.clone();
+        async move {
+            if this.signal.aborted() {
+                return Err(NetError::Network(CANCELLED.into()));
+            }
+            match &this.inner {
+                AppTransport::Google => fetch(request, Some(&this.signal)).await,
+                AppTransport::Demo(google) => {
+                    gloo_timers::future::TimeoutFuture::new(DEMO_LATENCY_MS).await;
+                    if this.signal.aborted() {
+                        return Err(NetError::Network(CANCELLED.into()));
+                    }
                     Ok(google.handle(&request))
                 }
             }

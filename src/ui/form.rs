@@ -7,6 +7,7 @@ use crate::core::demo;
 use crate::core::identity::TokenKind;
 use crate::core::names::{BucketName, NameError, ProjectId, ServiceAccountEmail};
 use crate::core::permission::parse_list;
+use crate::core::token::Token;
 use web_sys::{HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
@@ -153,13 +154,25 @@ pub fn CheckForm(props: &FormProps) -> Html {
     let dispatch = &props.dispatch;
     let options = state.options;
 
+    // A token is checked as it is pasted: text that cannot be a bearer token is refused here,
+    // with the character and its position, and never reaches the state or a request.
     let on_token = {
         let dispatch = dispatch.clone();
-        Callback::from(move |e: InputEvent| dispatch.dispatch(Action::Token(input_value(&e))))
+        Callback::from(move |e: InputEvent| {
+            dispatch.dispatch(match Token::parse(&input_value(&e)) {
+                Ok(token) => Action::Token(token),
+                Err(error) => Action::TokenRefused(error),
+            })
+        })
     };
     let on_cli_token = {
         let dispatch = dispatch.clone();
-        Callback::from(move |e: InputEvent| dispatch.dispatch(Action::CliToken(input_value(&e))))
+        Callback::from(move |e: InputEvent| {
+            dispatch.dispatch(match Token::parse(&input_value(&e)) {
+                Ok(token) => Action::CliToken(token),
+                Err(error) => Action::CliTokenRefused(error),
+            })
+        })
     };
     let on_forget = {
         let dispatch = dispatch.clone();
@@ -174,11 +187,29 @@ pub fn CheckForm(props: &FormProps) -> Html {
             })
         })
     };
-    let on_submit = {
+    // Not a <form>: a password field in a form with a submit button is what password managers
+    // offer to save. Check is a plain button, and Enter in a one-line field presses it.
+    let on_check_click = {
         let on_check = props.on_check.clone();
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
-            on_check.emit(false);
+        Callback::from(move |_: MouseEvent| on_check.emit(false))
+    };
+    let on_enter = {
+        let on_check = props.on_check.clone();
+        let running = matches!(
+            state.run,
+            Run::Running { .. } | Run::AwaitingIdentity { .. }
+        );
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() != "Enter" || running {
+                return;
+            }
+            let one_line = e
+                .target_dyn_into::<HtmlInputElement>()
+                .is_some_and(|input| matches!(input.type_().as_str(), "text" | "password"));
+            if one_line {
+                e.prevent_default();
+                on_check.emit(false);
+            }
         })
     };
     let on_custom = {
@@ -202,6 +233,16 @@ pub fn CheckForm(props: &FormProps) -> Html {
         })
     };
 
+    // 1Password's opt-out (`data-1p-ignore`) is not a name html! accepts: set it on the DOM.
+    use_effect(|| {
+        let document = web_sys::window().and_then(|w| w.document());
+        for id in ["token", "cli-token"] {
+            if let Some(input) = document.as_ref().and_then(|d| d.get_element_by_id(id)) {
+                let _ = input.set_attribute("data-1p-ignore", "true");
+            }
+        }
+    });
+
     let project_error = typed_error(&state.project, ProjectId::parse);
     let bucket_error = typed_error(&state.bucket, BucketName::parse);
     let account_error = typed_error(&state.service_account, ServiceAccountEmail::parse);
@@ -219,7 +260,7 @@ pub fn CheckForm(props: &FormProps) -> Html {
     );
 
     html! {
-        <form class="check-form" onsubmit={on_submit} novalidate=true>
+        <div class="check-form" onkeydown={on_enter}>
             if state.demo {
                 <div class="demo-banner" role="note">
                     <strong>{ "Demo mode — simulated Google." }</strong>
@@ -239,6 +280,7 @@ pub fn CheckForm(props: &FormProps) -> Html {
                 <label for="token">{ "Access token" }</label>
                 <div class="row">
                     <input id="token" type="password" autocomplete="off" spellcheck="false"
+                        data-lpignore="true" data-bwignore="true" data-form-type="other"
                         placeholder="paste the output of: gcloud auth application-default print-access-token"
                         value={state.token.to_string()} oninput={on_token} />
                     <button type="button" onclick={on_forget}>{ "Forget token" }</button>
@@ -252,6 +294,7 @@ pub fn CheckForm(props: &FormProps) -> Html {
                     </p>
                     <label for="cli-token">{ "gcloud CLI token" }</label>
                     <input id="cli-token" type="password" autocomplete="off" spellcheck="false"
+                        data-lpignore="true" data-bwignore="true" data-form-type="other"
                         placeholder="optional: the output of gcloud auth print-access-token"
                         value={state.cli_token.to_string()} oninput={on_cli_token} />
                     { identity_line(&state.cli_identity, state.now_ms, "cli-identity", TokenKind::GcloudCli) }
@@ -350,10 +393,10 @@ pub fn CheckForm(props: &FormProps) -> Html {
                 }
             </details>
             <div class="actions">
-                <button type="submit" class="primary" disabled={running}>
+                <button type="button" class="primary" disabled={running} onclick={on_check_click}>
                     { "Check" }
                 </button>
             </div>
-        </form>
+        </div>
     }
 }

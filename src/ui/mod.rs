@@ -11,9 +11,10 @@ use crate::core::check::{self, TokenScope};
 use crate::core::google_error::SCOPE_HELP;
 use crate::core::identity::Identity;
 use crate::core::plan::Plan;
-use crate::gcp::AppTransport;
+use crate::gcp::{AppTransport, Cancellable};
 use crate::storage::BrowserStore;
 use state::{plan_from_state, Action, IdentityState, Run, State};
+use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
@@ -41,6 +42,13 @@ fn identity_blocker(identity: &IdentityState, what: &str) -> Option<String> {
 
 /// Why the current tokens cannot be used, if they cannot.
 fn token_blocker(state: &State) -> Option<String> {
+    // Text that cannot be a bearer token never reaches a transport.
+    if let Some(error) = &state.token_error {
+        return Some(format!("Access token: {error}"));
+    }
+    if let Some(error) = &state.cli_token_error {
+        return Some(format!("gcloud CLI token: {error}"));
+    }
     if state.token.is_empty() {
         return Some(
             "Paste an access token first (run `gcloud auth application-default print-access-token`), or try the demo."
@@ -81,6 +89,10 @@ fn known_account(identity: &IdentityState) -> Option<&Identity> {
     }
 }
 
+/// The abort controllers of the checks sent with the current tokens: aborted (requests in
+/// flight and any retry) when a token is forgotten or replaced.
+type InFlight = Rc<RefCell<Vec<web_sys::AbortController>>>;
+
 /// Answers `plan` from the cache when it can, or else sends the check. `force` skips the cache.
 /// The caller has checked the token ([`token_blocker`]).
 fn begin_check(
@@ -88,6 +100,7 @@ fn begin_check(
     dispatch: &UseReducerDispatcher<State>,
     store: &BrowserStore,
     transport: &AppTransport,
+    inflight: &InFlight,
     plan: Rc<Plan>,
     force: bool,
 ) {
@@ -139,7 +152,15 @@ fn begin_check(
     let token = state.token.clone();
     let cli_token = state.cli_token.clone();
     let scopes = (scope_of(&state.identity), scope_of(&state.cli_identity));
-    let transport = transport.clone();
+    let Ok(controller) = web_sys::AbortController::new() else {
+        dispatch.dispatch(Action::Notice(
+            "This browser cannot cancel requests (no AbortController); use a current browser."
+                .into(),
+        ));
+        return;
+    };
+    let transport = Cancellable::new(transport, &controller);
+    inflight.borrow_mut().push(controller);
     let dispatch = dispatch.clone();
     spawn_local(async move {
         // Both tokens in one wave: the CLI token's check adds no round trip.
@@ -161,11 +182,46 @@ fn begin_check(
     });
 }
 
+/// Why this page must not take a token where it is, if it must not: inside a frame (of any
+/// origin), or outside a secure context.
+fn hosting_refusal() -> Option<String> {
+    let Some(window) = web_sys::window() else {
+        return Some("gcp-preflight needs a browser window.".into());
+    };
+    let top_is_self = match window.top() {
+        Ok(Some(top)) => js_sys::Object::is(&top, &window),
+        _ => false,
+    };
+    if !top_is_self {
+        return Some("gcp-preflight does not take a token inside a frame: another page could overlay it or trick you into clicking. Open it in its own tab, from its own address.".into());
+    }
+    if !window.is_secure_context() {
+        return Some("gcp-preflight takes a token only over HTTPS (or on this machine): serve it over HTTPS.".into());
+    }
+    None
+}
+
 /// The app.
 #[component]
 pub fn App() -> Html {
     let state = use_reducer(|| State::new(now_ms()));
     let store = use_memo((), |_| BrowserStore::open());
+    // A framed page never takes a token (clickjacking, phishing overlays): a host without
+    // custom headers cannot send `frame-ancestors`, so the page checks for itself. A page that is
+    // not a secure context (plain HTTP) is refused too.
+    let refused_here = use_memo((), |_| hosting_refusal());
+    let inflight: InFlight = use_mut_ref(Vec::<web_sys::AbortController>::new);
+    // Forget, or a new token: abort every request the old tokens still have in flight.
+    {
+        let inflight = inflight.clone();
+        use_effect_with((state.token_generation, state.cli_generation), move |_| {
+            move || {
+                for controller in inflight.borrow_mut().drain(..) {
+                    controller.abort();
+                }
+            }
+        });
+    }
     let transport = use_memo(state.demo, |demo| {
         if *demo {
             AppTransport::demo()
@@ -211,12 +267,16 @@ pub fn App() -> Html {
         });
     }
 
-    // Keep ages and expiry current.
+    // Keep ages and expiry current, and drop expired entries while the page is open (not only on
+    // the next visit).
     {
         let dispatch = state.dispatcher();
+        let store = store.clone();
         use_effect_with((), move |_| {
             let interval = gloo_timers::callback::Interval::new(30_000, move || {
-                dispatch.dispatch(Action::Tick(now_ms()))
+                let now = now_ms();
+                cache::prune(&*store, now);
+                dispatch.dispatch(Action::Tick(now))
             });
             move || drop(interval)
         });
@@ -230,11 +290,19 @@ pub fn App() -> Html {
         let transport = (*transport).clone();
         // Entering or leaving demo mode always comes with a new token generation.
         use_effect_with(generation, move |_| {
-            if !token.is_empty() {
+            let controller = web_sys::AbortController::new().ok();
+            if let (false, Some(controller)) = (token.is_empty(), &controller) {
+                let transport = Cancellable::new(&transport, controller);
                 spawn_local(async move {
                     let result = check::lookup_identity(&transport, &token, now_ms()).await;
                     dispatch.dispatch(Action::IdentityResolved { generation, result });
                 });
+            }
+            // A newer token (or Forget): the old tokeninfo request is aborted.
+            move || {
+                if let Some(controller) = controller {
+                    controller.abort();
+                }
             }
         });
     }
@@ -244,11 +312,18 @@ pub fn App() -> Html {
         let generation = state.cli_generation;
         let transport = (*transport).clone();
         use_effect_with(generation, move |_| {
-            if !token.is_empty() {
+            let controller = web_sys::AbortController::new().ok();
+            if let (false, Some(controller)) = (token.is_empty(), &controller) {
+                let transport = Cancellable::new(&transport, controller);
                 spawn_local(async move {
                     let result = check::lookup_identity(&transport, &token, now_ms()).await;
                     dispatch.dispatch(Action::CliIdentityResolved { generation, result });
                 });
+            }
+            move || {
+                if let Some(controller) = controller {
+                    controller.abort();
+                }
             }
         });
     }
@@ -279,13 +354,7 @@ pub fn App() -> Html {
                     continue;
                 };
                 let key = CacheKey::new(account, &outcome.plan);
-                let entry = CacheEntry::new(
-                    &key,
-                    id.email.clone(),
-                    findings,
-                    outcome.checked_at_ms,
-                    DEFAULT_TTL_MS,
-                );
+                let entry = CacheEntry::new(&key, findings, outcome.checked_at_ms, DEFAULT_TTL_MS);
                 if let Some(entry) = entry {
                     // A full store only costs the cache; the result is still shown.
                     let _ = cache::save(&*store, &key, &entry, now_ms());
@@ -300,6 +369,7 @@ pub fn App() -> Html {
         let snapshot = (*state).clone();
         let store = store.clone();
         let transport = transport.clone();
+        let inflight = inflight.clone();
         use_effect_with(
             (
                 state.run.clone(),
@@ -318,6 +388,7 @@ pub fn App() -> Html {
                             &dispatch,
                             &store,
                             &transport,
+                            &inflight,
                             plan.clone(),
                             false,
                         ),
@@ -331,6 +402,7 @@ pub fn App() -> Html {
         let state = state.clone();
         let store = store.clone();
         let transport = transport.clone();
+        let inflight = inflight.clone();
         Callback::from(move |force: bool| {
             let plan = token_blocker(&state)
                 .map_or_else(|| plan_from_state(&state), Err)
@@ -341,6 +413,7 @@ pub fn App() -> Html {
                     &state.dispatcher(),
                     &store,
                     &transport,
+                    &inflight,
                     Rc::new(plan),
                     force,
                 ),
@@ -360,22 +433,43 @@ pub fn App() -> Html {
         })
     };
     let dispatch = state.dispatcher();
+    let header = html! {
+        <header class="app-header">
+            <h1>{ "gcp-preflight" }</h1>
+            <p class="tagline">
+                { "Before you submit a SkyPilot job: can this Google account really launch compute, use storage and run managed jobs on this GCP project?" }
+            </p>
+        </header>
+    };
+    if let Some(reason) = (*refused_here).clone() {
+        return html! {
+            <main class="app">
+                { header }
+                <p class="error" role="alert" data-testid="hosting-refused">{ reason }</p>
+            </main>
+        };
+    }
+    let on_show_newer = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |_| dispatch.dispatch(Action::ShowNewer { now_ms: now_ms() }))
+    };
     html! {
         <main class="app">
-            <header class="app-header">
-                <h1>{ "gcp-preflight" }</h1>
-                <p class="tagline">
-                    { "Before you submit a SkyPilot job: can this Google account really launch compute, use storage and run managed jobs on this GCP project?" }
-                </p>
-            </header>
+            { header }
             <form::CheckForm state={state.clone()} dispatch={dispatch.clone()} on_check={on_check.clone()} />
+            if state.newer.is_some() {
+                <p class="hint warning newer-result" data-testid="newer-result">
+                    { "Another tab has stored a newer result for this account, project and plan. It is not shown until you take it. " }
+                    <button type="button" onclick={on_show_newer}>{ "Show newer result" }</button>
+                </p>
+            }
             // Role data for the fix advice is fetched once per page, and only when advice shows.
             <advice::RoleDataProvider>
                 <results::Results state={state.clone()} on_check={on_check} />
             </advice::RoleDataProvider>
             <results::Honesty />
             <footer class="app-footer">
-                { "Your token stays in this page's memory: it is sent only to Google's API hosts and never stored. Results (with the account's email) are cached in this browser for 10 minutes per account, project and plan. " }
+                { "Your token stays in this page's memory: it is sent only to Google's API hosts and never stored. Results (under the account's Google ID, without its email) are cached in this browser for 10 minutes per account, project and plan. " }
                 <button type="button" class="link" onclick={on_clear_cache}>{ "Clear cached results" }</button>
                 if *cache_cleared { <span role="status">{ " — cleared." }</span> }
             </footer>

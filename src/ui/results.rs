@@ -12,6 +12,7 @@ use crate::core::check::ApiFinding;
 use crate::core::google_error::ErrorKind;
 use crate::core::google_error::GCLOUD_SHARED_PROJECT;
 use crate::core::report;
+use crate::core::roles::fix::shell_word;
 use crate::core::roles::RoleIndex;
 use crate::core::verdict::{
     differences, effective, group_verdict, verdicts, Effective, Status, Verdict,
@@ -145,7 +146,7 @@ fn apis_list(outcome: &Outcome) -> Html {
                         <li class={state}>
                             <code>{ &api.service }</code>{ ": " }<span>{ state }</span>
                             if state == "off" {
-                                <code class="command">{ format!("gcloud services enable {} --project={}", api.service, plan.project) }</code>
+                                <code class="command">{ format!("gcloud services enable {} --project={}", shell_word(&api.service), shell_word(plan.project.as_str())) }</code>
                             }
                             if let Some(other) = outcome.findings.grep_matches.get(&api.service) {
                                 <span class="hint">{ format!(" — SkyPilot's grep mistakes {other} for it") }</span>
@@ -241,17 +242,9 @@ fn details(outcome: &Outcome) -> Html {
 /// `https://console.cloud.google.com/apis/library/SERVICE?project=CONSUMER`, when both parts are
 /// plain names (a service host, a project number or ID) and the project is not Google's own.
 fn console_enable_link(service: &str, consumer: &str) -> Option<String> {
-    let consumer = consumer.strip_prefix("projects/").unwrap_or(consumer);
-    let service_ok = service.ends_with(".googleapis.com")
-        && service
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-');
-    let consumer_ok = !consumer.is_empty()
-        && consumer.len() <= 30
-        && consumer
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    (service_ok && consumer_ok && consumer != GCLOUD_SHARED_PROJECT).then(|| {
+    use crate::core::patterns::{consumer_project, is_api_service};
+    let consumer = consumer_project(consumer)?;
+    (is_api_service(service) && consumer != GCLOUD_SHARED_PROJECT).then(|| {
         format!("https://console.cloud.google.com/apis/library/{service}?project={consumer}")
     })
 }

@@ -7,6 +7,7 @@ use crate::core::check::Findings;
 use crate::core::google_error::ApiError;
 use crate::core::identity::Identity;
 use crate::core::plan::Plan;
+use crate::core::token::{Token, TokenError};
 use std::rc::Rc;
 use yew::Reducible;
 
@@ -60,18 +61,23 @@ pub enum Run {
     Done(Outcome),
 }
 
-/// The whole app state. The token lives here, in memory, and nowhere else.
+/// The whole app state. The token lives here, in memory, and nowhere else; its type never
+/// prints it (`Debug` of the state or of an action shows `Token(<redacted>)`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct State {
-    /// The pasted token (memory only).
-    pub token: Rc<str>,
+    /// The pasted token (memory only), validated ([`crate::core::token::validate_token`]).
+    pub token: Token,
+    /// Why the last text pasted as the token was refused (nothing is sent while it is set).
+    pub token_error: Option<TokenError>,
     /// Bumped on every token change: answers about an older token are dropped.
     pub token_generation: u32,
     /// The token's account.
     pub identity: IdentityState,
     /// The optional gcloud CLI token (memory only): `sky check` reads and enables APIs as the
     /// gcloud CLI account, which can differ from Application Default Credentials.
-    pub cli_token: Rc<str>,
+    pub cli_token: Token,
+    /// Why the last text pasted as the gcloud CLI token was refused.
+    pub cli_token_error: Option<TokenError>,
     /// Bumped on every CLI token change.
     pub cli_generation: u32,
     /// The CLI token's account.
@@ -98,16 +104,21 @@ pub struct State {
     pub now_ms: u64,
     /// A message about the last action (e.g. a refused input), shown as an alert.
     pub notice: Option<String>,
+    /// Another tab stored a newer answer to exactly what is on screen: offered, never swapped in
+    /// on its own ([`Action::ShowNewer`] takes it).
+    pub newer: Option<Rc<CacheEntry>>,
 }
 
 impl State {
     /// The initial state at `now_ms`.
     pub fn new(now_ms: u64) -> Self {
         State {
-            token: Rc::from(""),
+            token: Token::default(),
+            token_error: None,
             token_generation: 0,
             identity: IdentityState::None,
-            cli_token: Rc::from(""),
+            cli_token: Token::default(),
+            cli_token_error: None,
             cli_generation: 0,
             cli_identity: IdentityState::None,
             project: String::new(),
@@ -121,6 +132,7 @@ impl State {
             demo: false,
             now_ms,
             notice: None,
+            newer: None,
         }
     }
 }
@@ -178,8 +190,10 @@ pub enum Field {
 /// Everything that can happen.
 #[derive(Clone, Debug)]
 pub enum Action {
-    /// The token field changed.
-    Token(String),
+    /// The token field changed to a valid token (or to nothing).
+    Token(Token),
+    /// The token field holds text that cannot be a bearer token: nothing is sent.
+    TokenRefused(TokenError),
     /// tokeninfo answered for token generation `generation`.
     IdentityResolved {
         /// The generation asked about.
@@ -187,8 +201,10 @@ pub enum Action {
         /// The answer.
         result: Result<Identity, ApiError>,
     },
-    /// The gcloud CLI token field changed.
-    CliToken(String),
+    /// The gcloud CLI token field changed to a valid token (or to nothing).
+    CliToken(Token),
+    /// The gcloud CLI token field holds text that cannot be a bearer token.
+    CliTokenRefused(TokenError),
     /// tokeninfo answered for CLI token generation `generation`.
     CliIdentityResolved {
         /// The generation asked about.
@@ -239,6 +255,11 @@ pub enum Action {
         /// The clock at the event.
         now_ms: u64,
     },
+    /// The user takes the newer result another tab stored ([`State::newer`]).
+    ShowNewer {
+        /// The clock now: an offer that has gone stale meanwhile is dropped instead.
+        now_ms: u64,
+    },
     /// Refused input or similar: show this message.
     Notice(String),
     /// Wipe the token and everything derived from it.
@@ -261,10 +282,11 @@ impl Reducible for State {
         let mut next = (*self).clone();
         match action {
             Action::Token(token) => {
-                if *token == *self.token {
+                if token == self.token && self.token_error.is_none() {
                     return self;
                 }
-                next.token = Rc::from(token.trim());
+                next.token = token;
+                next.token_error = None;
                 next.token_generation += 1;
                 // A pasted real token leaves demo mode: demo tokens never reach Google, and real
                 // ones never reach the simulation.
@@ -287,11 +309,30 @@ impl Reducible for State {
                     Err(error) => IdentityState::Failed(error),
                 };
             }
+            Action::TokenRefused(error) => {
+                // Nothing of it is kept or sent; answers about the previous token are dropped.
+                next.token = Token::default();
+                next.token_generation += 1;
+                next.identity = IdentityState::None;
+                next.demo = false;
+                next.run = Run::Idle;
+                next.notice = Some(format!("Access token: {error}"));
+                next.token_error = Some(error);
+            }
+            Action::CliTokenRefused(error) => {
+                next.cli_token = Token::default();
+                next.cli_generation += 1;
+                next.cli_identity = IdentityState::None;
+                next.run = Run::Idle;
+                next.notice = Some(format!("gcloud CLI token: {error}"));
+                next.cli_token_error = Some(error);
+            }
             Action::CliToken(token) => {
-                if *token.trim() == *self.cli_token {
+                if token == self.cli_token && self.cli_token_error.is_none() {
                     return self;
                 }
-                next.cli_token = Rc::from(token.trim());
+                next.cli_token = token;
+                next.cli_token_error = None;
                 next.cli_generation += 1;
                 next.cli_identity = if next.cli_token.is_empty() {
                     IdentityState::None
@@ -364,7 +405,9 @@ impl Reducible for State {
                 next.notice = None;
             }
             Action::StoredElsewhere { key, value, now_ms } => {
-                // Only a newer answer to exactly what is on screen replaces it.
+                // Only a newer answer to exactly what is on screen is offered; it never replaces
+                // what is shown without the user's say (another same-origin document can write
+                // localStorage).
                 let (Run::Done(outcome), IdentityState::Known(id)) = (&self.run, &self.identity)
                 else {
                     return self;
@@ -373,20 +416,39 @@ impl Reducible for State {
                     return self;
                 };
                 let current = CacheKey::new(account, &outcome.plan);
+                if key != current.storage_key() {
+                    return self;
+                }
                 let entry = value
-                    .filter(|_| key == current.storage_key())
                     .and_then(|text| read_entry(&text, &current, now_ms))
                     .filter(|entry| entry.checked_at_ms > outcome.checked_at_ms);
-                let Some(entry) = entry else {
+                match entry {
+                    Some(entry) => next.newer = Some(Rc::new(entry)),
+                    // Removed or unreadable: nothing newer to offer any more.
+                    None if self.newer.is_some() => next.newer = None,
+                    None => return self,
+                }
+                return Rc::new(next);
+            }
+            Action::ShowNewer { now_ms } => {
+                let (Run::Done(outcome), Some(entry)) = (&self.run, &self.newer) else {
                     return self;
                 };
-                next.run = Run::Done(Outcome {
-                    plan: outcome.plan.clone(),
-                    findings: Rc::new(entry.findings.to_findings()),
-                    checked_at_ms: entry.checked_at_ms,
-                    from_cache: true,
-                    cli: outcome.cli.clone(),
-                });
+                if entry.is_fresh(now_ms) {
+                    next.run = Run::Done(Outcome {
+                        plan: outcome.plan.clone(),
+                        findings: Rc::new(entry.findings.to_findings()),
+                        checked_at_ms: entry.checked_at_ms,
+                        from_cache: true,
+                        cli: outcome.cli.clone(),
+                    });
+                } else {
+                    next.notice = Some(
+                        "The other tab's result has expired meanwhile: press Re-check.".into(),
+                    );
+                }
+                next.newer = None;
+                return Rc::new(next);
             }
             Action::Notice(text) => {
                 if matches!(next.run, Run::AwaitingIdentity { .. }) {
@@ -406,7 +468,9 @@ impl Reducible for State {
             }
             Action::Demo { token, project } => {
                 next.demo = true;
-                next.token = Rc::from(token.as_str());
+                // Demo tokens are fixed, valid strings (core::demo); nothing else gets here.
+                next.token = Token::parse(&token).unwrap_or_default();
+                next.token_error = None;
                 next.token_generation += 1;
                 next.identity = IdentityState::Pending;
                 next.project = project;
@@ -414,6 +478,10 @@ impl Reducible for State {
                 next.notice = None;
             }
             Action::Tick(now) => next.now_ms = now,
+        }
+        // An offer is about what was on screen: anything else on screen drops it.
+        if next.run != self.run {
+            next.newer = None;
         }
         Rc::new(next)
     }

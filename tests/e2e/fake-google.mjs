@@ -190,6 +190,9 @@ export function defaultScenario() {
     serviceAccounts: {},
     // services turned off in the consumer (quota) project: their host answers SERVICE_DISABLED
     disabledInConsumer: [],
+    // null, or { service?, consumer?, activationUrl? }: what those SERVICE_DISABLED bodies claim
+    // instead (security tests: a hostile or garbled body)
+    serviceDisabledAs: null,
     consumerProject: CONSUMER_PROJECT,
     // extra names accepted by Resource Manager's testIamPermissions (a '*' grant covers them too)
     extraTestable: [],
@@ -272,9 +275,13 @@ function scopeInsufficientBody(host, method) {
   };
 }
 
-export function serviceDisabledBody(service, consumer) {
+export function serviceDisabledBody(realService, realConsumer, as = null) {
+  // `as` (scenario.serviceDisabledAs) makes the body lie: { service, consumer, activationUrl }
+  // replace what Google would say, for the tests of what the app does with hostile answers.
+  const service = as?.service ?? realService;
+  const consumer = as?.consumer ?? realConsumer;
   const title = SERVICE_TITLES[service] || service;
-  const url = `https://console.developers.google.com/apis/api/${service}/overview?project=${consumer}`;
+  const url = as?.activationUrl ?? `https://console.developers.google.com/apis/api/${service}/overview?project=${consumer}`;
   const message = `${title} has not been used in project ${consumer} before or it is disabled. Enable it by visiting ${url} then retry. If you enabled this API recently, wait a few minutes for the action to propagate to our systems and retry.`;
   return aipError(403, 'PERMISSION_DENIED', message, [
     errorInfo('SERVICE_DISABLED', {
@@ -899,7 +906,7 @@ export async function startFakeGoogle({ port = 0, host = '127.0.0.1' } = {}) {
     if (!account) return send(res, entry, 401, invalidTokenBody(hostName, svcMethod), { ...cors, ...wwwAuth });
     if (account.expired) return send(res, entry, 401, expiredTokenBody(hostName, svcMethod), { ...cors, ...wwwAuth });
     if ((scenario.disabledInConsumer || []).includes(hostName)) {
-      return send(res, entry, 403, serviceDisabledBody(hostName, consumer), cors);
+      return send(res, entry, 403, serviceDisabledBody(hostName, consumer, scenario.serviceDisabledAs), cors);
     }
     if (!scopesAllow(account, hostName)) {
       return send(res, entry, 403, scopeInsufficientBody(hostName, svcMethod), {

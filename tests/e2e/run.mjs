@@ -844,7 +844,7 @@ async function main() {
       return `localStorage keys: ${Object.keys(dump.localStorage).length}; browser's own requests to other Google hosts: ${foreign.length}`;
     });
 
-    t.test("another tab's Re-check replaces this tab's result for the same account and project (storage event)", async () => {
+    t.test("another tab's Re-check is offered to this tab for the same account and project, and shown when taken (storage event)", async () => {
       await open();
       await app.reload();
       await app.enterToken(TOKENS.alice);
@@ -861,6 +861,10 @@ async function main() {
         await other.enterProject('demo-seed-1');
         await other.clickAndSettle('Check');
         await other.clickAndSettle('Re-check');
+        // Offered, not swapped in: this tab still shows its own result until the user takes it.
+        await app.button('Show newer result').waitFor({ state: 'visible', timeout: 10_000 });
+        assert(norm(await app.resultAge()).startsWith('Checked'), "this tab's own result stays until taken");
+        await app.button('Show newer result').click({ timeout: 10_000 });
         await poll(async () => norm(await app.resultAge()).startsWith('Cached result: checked'),
           { what: "the first tab to show the other tab's newer result" });
         const got = await app.verdicts();

@@ -7,6 +7,7 @@
 
 use super::{suggest, Header, RoleIndex, Suggestion};
 use crate::core::names::{BucketName, ProjectId, ServiceAccountEmail};
+use crate::core::patterns::{is_api_service, is_plain_email as email};
 use crate::core::permission::Permission;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -51,33 +52,6 @@ pub fn shell_word(value: &str) -> String {
     } else {
         format!("'{}'", value.replace('\'', r"'\''"))
     }
-}
-
-/// A DNS name: dot-separated labels of letters, digits and inner hyphens.
-fn dns_name(text: &str) -> bool {
-    text.len() <= 253
-        && text.split('.').count() >= 2
-        && text.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
-}
-
-/// A plain email address: a conservative local part and a DNS domain.
-fn email(text: &str) -> bool {
-    let Some((local, domain)) = text.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && local.len() <= 64
-        && !local.starts_with('.')
-        && local
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '%' | '+' | '-'))
-        && dns_name(domain)
 }
 
 fn check_project(project: &ProjectId) -> Result<&str, FixError> {
@@ -133,7 +107,7 @@ fn check_permission(p: &Permission) -> Result<&str, FixError> {
 
 /// `compute.googleapis.com` and the like.
 fn check_api(api: &str) -> Result<&str, FixError> {
-    (api.ends_with(".googleapis.com") && dns_name(api) && !api.contains(char::is_uppercase))
+    is_api_service(api)
         .then_some(api)
         .ok_or_else(|| refuse("API name", api))
 }
