@@ -870,3 +870,72 @@ fn services_are_read_across_pages() {
         .count();
     assert_eq!(pages, 4);
 }
+
+/// The first launch's look-ups: an error is an error, not "the account does not exist"; actAs
+/// is read from the answer; naming skypilot-v1 itself reuses its probe.
+#[test]
+fn first_launch_lookups_tell_errors_from_answers() {
+    let plan = plan(demo::DEMO_PROJECT_TEAM, PlanInput::default());
+    // Alice holds actAs on skypilot-v1 there; Bob holds nothing on it.
+    let google = SimulatedGoogle::new(demo::demo_world());
+    let alice = block_on(check::run(
+        &google,
+        &plan,
+        DEMO_TOKEN_ALICE,
+        TokenScope::Full,
+    ));
+    let first = alice.first_launch.unwrap();
+    assert_eq!(first.exists, Ok(true));
+    assert_eq!(first.act_as, Some(PermissionFinding::Held));
+    assert_eq!(
+        first.roles.as_deref(),
+        Ok(&["roles/compute.admin".to_string()][..])
+    );
+    let bob = block_on(check::run(&google, &plan, DEMO_TOKEN_BOB, TokenScope::Full));
+    let first = bob.first_launch.unwrap();
+    assert_eq!(first.exists, Ok(false), "Bob cannot see it: 403 either way");
+    assert_eq!(first.act_as, Some(PermissionFinding::Missing));
+    // Google failing is an error, never "missing" or "does not exist".
+    let google = SimulatedGoogle::new(demo::demo_world());
+    google.rate_limit_next.set(1_000);
+    let failed = block_on(check::run(
+        &google,
+        &plan,
+        DEMO_TOKEN_ALICE,
+        TokenScope::Full,
+    ));
+    let first = failed.first_launch.unwrap();
+    assert!(
+        matches!(&first.exists, Err(e) if e.kind() == Some(&ErrorKind::RateLimited)),
+        "{:?}",
+        first.exists
+    );
+    assert!(
+        matches!(&first.act_as, Some(PermissionFinding::Error { .. })),
+        "{:?}",
+        first.act_as
+    );
+    // Naming skypilot-v1 of a project where it does not exist: its probe's 403 means "cannot be
+    // addressed", so the first launch falls back to the project's answer; one probe in all.
+    let seed = ProjectId::parse(demo::DEMO_PROJECT_SEED).unwrap();
+    let named = plan_with_account(&seed);
+    let google = SimulatedGoogle::new(demo::demo_world());
+    let findings = block_on(check::run(
+        &google,
+        &named,
+        DEMO_TOKEN_ALICE,
+        TokenScope::Full,
+    ));
+    assert_eq!(findings.first_launch.as_ref().unwrap().act_as, None);
+    assert_eq!(google.request_count(), named.request_count());
+}
+
+fn plan_with_account(project: &ProjectId) -> Plan {
+    Plan::build(
+        project.clone(),
+        &PlanInput {
+            service_account: Some(ServiceAccountEmail::skypilot_default(project)),
+            ..Default::default()
+        },
+    )
+}

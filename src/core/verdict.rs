@@ -1093,6 +1093,63 @@ mod tests {
     }
 
     #[test]
+    fn words_shown_for_statuses_and_topics() {
+        let labels: Vec<&str> = [Status::Ready, Status::NotReady, Status::Unknown]
+            .iter()
+            .map(|s| s.label())
+            .collect();
+        assert_eq!(labels, ["Ready", "Not ready", "Unknown"]);
+        let topics = [
+            Topic::Compute,
+            Topic::Storage,
+            Topic::ManagedJobs,
+            Topic::FirstLaunch,
+            Topic::Custom,
+        ];
+        let titles: Vec<&str> = topics.iter().map(|t| t.title()).collect();
+        assert_eq!(
+            titles,
+            [
+                "Compute",
+                "Storage",
+                "Managed jobs",
+                "First launch",
+                "Custom"
+            ]
+        );
+        let slugs: Vec<&str> = topics.iter().map(|t| t.slug()).collect();
+        assert_eq!(
+            slugs,
+            [
+                "compute",
+                "storage",
+                "managed-jobs",
+                "first-launch",
+                "custom"
+            ]
+        );
+    }
+
+    #[test]
+    fn notes_name_their_permissions() {
+        let docs = Options {
+            mode: Mode::SkyPilotDocs,
+            ..Options::default()
+        };
+        let p = plan(PlanInput {
+            options: docs,
+            ..Default::default()
+        });
+        let vs = verdicts(&p, &findings_except(&p, &["storage.objects.get", ACT_AS]));
+        assert!(
+            vs[1].notes[0].ends_with("(name a bucket to test it): storage.objects.get."),
+            "{:?}",
+            vs[1].notes
+        );
+        assert!(vs[0].notes[0].ends_with("(name it to test): iam.serviceAccounts.actAs."));
+    }
+
+    #[test]
     fn group_verdicts() {
         let p = plan(PlanInput::default());
         let f = findings_except(&p, &["compute.firewalls.create"]);

@@ -988,9 +988,14 @@ export async function startFakeGoogle({ port = 0, host = '127.0.0.1' } = {}) {
     violations() { return violations.map((v) => ({ ...v })); },
     clearViolations() { violations.length = 0; },
     /** Resolves once every logged request has been answered (or after timeoutMs). */
+    /** Waits until no logged request is still open; throws (naming them) after timeoutMs. */
     async settled(timeoutMs = 5000) {
       const end = Date.now() + timeoutMs;
-      while (log.some((e) => e.endMs === null) && Date.now() < end) await sleep(10);
+      const open = () => log.filter((e) => e.endMs === null && !e.fault);
+      while (open().length > 0 && Date.now() < end) await sleep(10);
+      if (open().length > 0) {
+        throw new Error(`requests still open after ${timeoutMs} ms: ${open().map((e) => `${e.method} ${e.host}${e.path}`).join('; ')}`);
+      }
     },
     async stop() {
       for (const s of sessions) s.destroy();
