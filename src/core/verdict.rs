@@ -490,6 +490,7 @@ fn managed_jobs(plan: &Plan, verdicts: &[Verdict]) -> Option<Verdict> {
         Status::Unknown => tally.unknown.push(format!("{what} is unknown.")),
     };
     depend(compute, "Compute (the jobs controller and the job's VMs)");
+    // SkyPilot's profiles always plan storage beside compute, so `storage` is there.
     match storage {
         Some(storage) if files_via_gcs => depend(
             storage,
@@ -499,9 +500,7 @@ fn managed_jobs(plan: &Plan, verdicts: &[Verdict]) -> Option<Verdict> {
             "Storage is {}: SkyPilot uploads the job's files through the controller instead (two-hop), which needs no bucket. Run `sky check gcp` after switching account or project, so SkyPilot's cached storage state agrees.",
             storage.status.label().to_ascii_lowercase()
         )),
-        Some(_) => {}
-        None if files_via_gcs => tally.unknown.push("Storage was not checked.".into()),
-        None => {}
+        _ => {}
     }
     Some(tally.into_verdict(Topic::ManagedJobs))
 }
@@ -723,6 +722,8 @@ mod tests {
         let vs = verdicts(&p, &findings_except(&p, &[]));
         assert_eq!(vs.len(), 4);
         assert!(vs.iter().all(|v| v.status == Status::Ready), "{vs:?}");
+        // Nothing to say when storage is ready too.
+        assert!(verdict(&vs, Topic::ManagedJobs).notes.is_empty());
     }
 
     /// Review #3: without `jobs.bucket` on GCS or GCS mounts, SkyPilot uploads through the
@@ -942,7 +943,24 @@ mod tests {
         let vs = verdicts(&p, &f);
         assert_eq!(status(&vs, Topic::Compute), Status::Ready);
         assert!(vs[0].notes[0].contains("`sky check gcp` will enable it"));
-        assert!(vs[0].notes[0].contains("billing is on"));
+        assert!(
+            vs[0].notes[0].contains("(you hold serviceusage.services.enable and billing is on)")
+        );
+        // Billing unknown: said so. Billing off only blocks compute; storage's note is plain.
+        f.billing = None;
+        let vs = verdicts(&p, &f);
+        assert!(vs[0].notes[0].contains("; whether billing is on is unknown)"));
+        let mut f = findings_except(&p, &[]);
+        f.billing = Some(Ok(false));
+        f.apis
+            .insert("storage.googleapis.com".into(), ApiFinding::Off);
+        let vs = verdicts(&p, &f);
+        assert_eq!(status(&vs, Topic::Storage), Status::Ready);
+        assert!(
+            vs[1].notes[0].contains("(you hold serviceusage.services.enable). The verdict"),
+            "{:?}",
+            vs[1].notes
+        );
     }
 
     /// Review #4A: no billing account makes compute Not ready, and an off compute API cannot be
@@ -1027,7 +1045,15 @@ mod tests {
         let fl = |f: &mut Findings| f.first_launch.as_mut().unwrap().clone();
         // Ready: the account exists with a role, actAs on it is held, a VPC exists.
         let f = findings_except(&p, &[]);
-        assert_eq!(status(&verdicts(&p, &f), Topic::FirstLaunch), Status::Ready);
+        let vs = verdicts(&p, &f);
+        let first = verdict(&vs, Topic::FirstLaunch);
+        assert_eq!(first.status, Status::Ready);
+        assert!(
+            first.notes[0]
+                .ends_with("holds roles/compute.admin on the project: SkyPilot uses it as it is."),
+            "{:?}",
+            first.notes
+        );
         // The account does not exist and the caller may not create it.
         let mut f = findings_except(&p, &["iam.serviceAccounts.create"]);
         let mut found = fl(&mut f);
