@@ -8,9 +8,10 @@ pub mod state;
 
 use crate::core::cache::{self, CacheEntry, CacheKey, Lookup, DEFAULT_TTL_MS};
 use crate::core::check::{self, TokenScope};
-use crate::core::google_error::SCOPE_HELP;
+use crate::core::google_error::{ApiError, SCOPE_HELP};
 use crate::core::identity::Identity;
 use crate::core::plan::Plan;
+use crate::core::token::Token;
 use crate::gcp::{AppTransport, Cancellable};
 use crate::storage::BrowserStore;
 use state::{plan_from_state, Action, IdentityState, Run, State};
@@ -201,6 +202,33 @@ fn hosting_refusal() -> Option<String> {
     None
 }
 
+/// Asks tokeninfo who `token` is whenever its `generation` changes, and dispatches the answer
+/// as `resolved` makes it; the request is aborted when a newer token (or Forget) replaces it.
+#[hook]
+fn use_identity_lookup(
+    token: Token,
+    generation: u32,
+    transport: AppTransport,
+    dispatch: UseReducerDispatcher<State>,
+    resolved: fn(u32, Result<Identity, ApiError>) -> Action,
+) {
+    use_effect_with(generation, move |_| {
+        let controller = web_sys::AbortController::new().ok();
+        if let (false, Some(controller)) = (token.is_empty(), &controller) {
+            let transport = Cancellable::new(&transport, controller);
+            spawn_local(async move {
+                let result = check::lookup_identity(&transport, &token, now_ms()).await;
+                dispatch.dispatch(resolved(generation, result));
+            });
+        }
+        move || {
+            if let Some(controller) = controller {
+                controller.abort();
+            }
+        }
+    });
+}
+
 /// The app.
 #[component]
 pub fn App() -> Html {
@@ -283,50 +311,21 @@ pub fn App() -> Html {
     }
 
     // Who is each token? Asked as soon as it is entered, so a cached result can answer Check.
-    {
-        let dispatch = state.dispatcher();
-        let token = state.token.clone();
-        let generation = state.token_generation;
-        let transport = (*transport).clone();
-        // Entering or leaving demo mode always comes with a new token generation.
-        use_effect_with(generation, move |_| {
-            let controller = web_sys::AbortController::new().ok();
-            if let (false, Some(controller)) = (token.is_empty(), &controller) {
-                let transport = Cancellable::new(&transport, controller);
-                spawn_local(async move {
-                    let result = check::lookup_identity(&transport, &token, now_ms()).await;
-                    dispatch.dispatch(Action::IdentityResolved { generation, result });
-                });
-            }
-            // A newer token (or Forget): the old tokeninfo request is aborted.
-            move || {
-                if let Some(controller) = controller {
-                    controller.abort();
-                }
-            }
-        });
-    }
-    {
-        let dispatch = state.dispatcher();
-        let token = state.cli_token.clone();
-        let generation = state.cli_generation;
-        let transport = (*transport).clone();
-        use_effect_with(generation, move |_| {
-            let controller = web_sys::AbortController::new().ok();
-            if let (false, Some(controller)) = (token.is_empty(), &controller) {
-                let transport = Cancellable::new(&transport, controller);
-                spawn_local(async move {
-                    let result = check::lookup_identity(&transport, &token, now_ms()).await;
-                    dispatch.dispatch(Action::CliIdentityResolved { generation, result });
-                });
-            }
-            move || {
-                if let Some(controller) = controller {
-                    controller.abort();
-                }
-            }
-        });
-    }
+    // Entering or leaving demo mode always comes with a new token generation.
+    use_identity_lookup(
+        state.token.clone(),
+        state.token_generation,
+        (*transport).clone(),
+        state.dispatcher(),
+        |generation, result| Action::IdentityResolved { generation, result },
+    );
+    use_identity_lookup(
+        state.cli_token.clone(),
+        state.cli_generation,
+        (*transport).clone(),
+        state.dispatcher(),
+        |generation, result| Action::CliIdentityResolved { generation, result },
+    );
 
     // Cache a fresh, complete result once the account is known (it may arrive after the check).
     // Demo results never reach the real cache.
