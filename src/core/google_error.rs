@@ -567,6 +567,22 @@ mod tests {
     }
 
     #[test]
+    fn shared_gcloud_project_gets_the_quota_project_way_out_never_an_enable_command() {
+        let named = r#"{"error":{"code":403,"message":"x","status":"PERMISSION_DENIED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"SERVICE_DISABLED","domain":"googleapis.com","metadata":{"consumer":"projects/764086051850","service":"serviceusage.googleapis.com"}}]}}"#;
+        let text = GoogleError::from_response(403, named).to_string();
+        assert!(text.starts_with("The API serviceusage.googleapis.com is off in Google's shared gcloud project (764086051850)"), "{text}");
+        assert!(text.contains("gcloud auth application-default set-quota-project YOUR_PROJECT"));
+        assert!(!text.contains("gcloud services enable"));
+        // No service named: the generic sentence, never "The API  is off…".
+        let unnamed = r#"{"error":{"code":403,"message":"x","status":"PERMISSION_DENIED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"SERVICE_DISABLED","domain":"googleapis.com","metadata":{"consumer":"projects/764086051850"}}]}}"#;
+        let text = GoogleError::from_response(403, unnamed).to_string();
+        assert!(
+            text.starts_with("An API this check calls is disabled in project 764086051850"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn legacy_service_disabled_message_only() {
         let body = r#"{"error":{"code":403,"message":"Service Usage API has not been used in project 42 before or it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/serviceusage.googleapis.com/overview?project=42 then retry.","errors":[{"reason":"accessNotConfigured"}]}}"#;
         let ErrorKind::ServiceDisabled {
