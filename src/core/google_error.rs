@@ -15,7 +15,7 @@ use std::fmt;
 pub const GCLOUD_SHARED_PROJECT: &str = "764086051850";
 
 /// What to tell a user whose token lacks the needed scope.
-pub const SCOPE_HELP: &str = "The token lacks the OAuth scope this check needs: it must include https://www.googleapis.com/auth/cloud-platform (or cloud-platform.read-only). Tokens from `gcloud auth print-access-token` have it.";
+pub const SCOPE_HELP: &str = "The token lacks the OAuth scope this check needs: it must include https://www.googleapis.com/auth/cloud-platform (cloud-platform.read-only is enough for permissions and APIs, not for service accounts, billing or VPC networks). Tokens from `gcloud auth application-default print-access-token` have the full scope.";
 
 /// What kind of failure an error is; decides the message and whether to retry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -6,7 +6,6 @@ use super::now_ms;
 use super::state::{IdentityState, Outcome, Run, State};
 use crate::core::advice::missing_by_target;
 use crate::core::cache::describe_age;
-use crate::core::catalog::Capability;
 use crate::core::catalog::{required_by, Source};
 use crate::core::check::ApiFinding;
 use crate::core::google_error::ErrorKind;
@@ -62,8 +61,7 @@ fn permission_list(list: &[crate::core::permission::Permission]) -> Html {
 fn verdict_card(v: &Verdict, outcome: &Outcome, email: Option<&str>) -> Html {
     let plan = &outcome.plan;
     // A custom list may name any permission: only the full role index covers it.
-    let custom_list = plan.capabilities().contains(&Capability::Custom)
-        && matches!(v.topic, crate::core::verdict::Topic::Custom);
+    let custom_list = v.topic == crate::core::verdict::Topic::Custom;
     let heading_id = format!("verdict-heading-{}", v.topic.slug());
     html! {
         <article class={classes!("verdict", status_class(v.status))} aria-labelledby={heading_id.clone()}>
