@@ -24,6 +24,11 @@ fn status(vs: &[Verdict], topic: Topic) -> Status {
         .status
 }
 
+/// Runs `plan` as the account behind `token` with a full-scope token, to the end.
+fn check_as(google: &SimulatedGoogle, plan: &Plan, token: &str) -> check::Findings {
+    block_on(check::run(google, plan, token, TokenScope::Full))
+}
+
 fn perm(name: &str) -> Permission {
     Permission::parse(name).unwrap()
 }
@@ -32,12 +37,7 @@ fn perm(name: &str) -> Permission {
 fn seed_story_in_one_wave() {
     let google = SimulatedGoogle::new(demo::demo_world());
     let plan = plan(demo::DEMO_PROJECT_SEED, PlanInput::default());
-    let findings = block_on(check::run(
-        &google,
-        &plan,
-        DEMO_TOKEN_ALICE,
-        TokenScope::Full,
-    ));
+    let findings = check_as(&google, &plan, DEMO_TOKEN_ALICE);
     assert_eq!(
         google.request_count(),
         plan.request_count(),
@@ -62,7 +62,7 @@ fn seed_story_in_one_wave() {
     assert_eq!(status(&vs, Topic::FirstLaunch), Status::Ready);
 
     // Another account on the same project gets its own answer.
-    let findings = block_on(check::run(&google, &plan, DEMO_TOKEN_BOB, TokenScope::Full));
+    let findings = check_as(&google, &plan, DEMO_TOKEN_BOB);
     assert!(verdicts(&plan, &findings)
         .iter()
         .all(|v| v.status == Status::Ready));
@@ -88,12 +88,7 @@ fn names_not_valid_on_a_project_are_set_aside_and_fail_the_custom_list() {
         ..Default::default()
     };
     let plan = plan(demo::DEMO_PROJECT_SEED, input);
-    let findings = block_on(check::run(
-        &google,
-        &plan,
-        DEMO_TOKEN_ALICE,
-        TokenScope::Full,
-    ));
+    let findings = check_as(&google, &plan, DEMO_TOKEN_ALICE);
     assert_eq!(
         google.request_count(),
         3,
@@ -131,12 +126,7 @@ fn a_typo_in_a_custom_list_is_not_ready() {
         ..Default::default()
     };
     let plan = plan(demo::DEMO_PROJECT_SEED, input);
-    let findings = block_on(check::run(
-        &google,
-        &plan,
-        DEMO_TOKEN_ALICE,
-        TokenScope::Full,
-    ));
+    let findings = check_as(&google, &plan, DEMO_TOKEN_ALICE);
     assert_eq!(
         findings.project[&perm("compute.instances.creat")],
         PermissionFinding::NotValid
@@ -162,12 +152,7 @@ fn large_custom_lists_batch_at_100() {
             ..Default::default()
         };
         let plan = plan(demo::DEMO_PROJECT_SEED, input);
-        let findings = block_on(check::run(
-            &google,
-            &plan,
-            DEMO_TOKEN_ALICE,
-            TokenScope::Full,
-        ));
+        let findings = check_as(&google, &plan, DEMO_TOKEN_ALICE);
         assert_eq!(google.request_count(), requests, "{n} permissions");
         assert_eq!(findings.project.len(), n);
         assert!(findings
@@ -183,12 +168,7 @@ fn expired_token_is_an_error_not_a_verdict() {
     world.accounts[0].expired = true;
     let google = SimulatedGoogle::new(world);
     let plan = plan(demo::DEMO_PROJECT_SEED, PlanInput::default());
-    let findings = block_on(check::run(
-        &google,
-        &plan,
-        DEMO_TOKEN_ALICE,
-        TokenScope::Full,
-    ));
+    let findings = check_as(&google, &plan, DEMO_TOKEN_ALICE);
     assert!(!findings.is_complete());
     assert!(findings.errors().iter().all(|e| e.is_token_problem()));
     let vs = verdicts(&plan, &findings);
@@ -208,24 +188,14 @@ fn rate_limits_are_retried_with_backoff() {
     let google = SimulatedGoogle::new(demo::demo_world());
     google.rate_limit_next.set(2);
     let plan = plan(demo::DEMO_PROJECT_SEED, PlanInput::default());
-    let findings = block_on(check::run(
-        &google,
-        &plan,
-        DEMO_TOKEN_ALICE,
-        TokenScope::Full,
-    ));
+    let findings = check_as(&google, &plan, DEMO_TOKEN_ALICE);
     assert!(findings.is_complete());
     assert_eq!(google.request_count(), 7 + 2);
     assert_eq!(google.sleeps.borrow().len(), 2);
 
     let google = SimulatedGoogle::new(demo::demo_world());
     google.rate_limit_next.set(1000);
-    let findings = block_on(check::run(
-        &google,
-        &plan,
-        DEMO_TOKEN_ALICE,
-        TokenScope::Full,
-    ));
+    let findings = check_as(&google, &plan, DEMO_TOKEN_ALICE);
     assert_eq!(google.request_count(), 7 * check::MAX_ATTEMPTS as usize);
     let mut sleeps = google.sleeps.borrow().clone();
     sleeps.sort();
@@ -246,12 +216,7 @@ fn disabled_api_in_the_consumer_project_is_named() {
         .insert("cloudresourcemanager.googleapis.com".into());
     let google = SimulatedGoogle::new(world);
     let plan = plan(demo::DEMO_PROJECT_SEED, PlanInput::default());
-    let findings = block_on(check::run(
-        &google,
-        &plan,
-        DEMO_TOKEN_ALICE,
-        TokenScope::Full,
-    ));
+    let findings = check_as(&google, &plan, DEMO_TOKEN_ALICE);
     let errors = findings.errors();
     assert_eq!(errors.len(), 1, "{errors:?}");
     let Some(ErrorKind::ServiceDisabled {
@@ -276,12 +241,7 @@ fn disabled_api_in_the_consumer_project_is_named() {
 fn invisible_project_is_permission_denied() {
     let google = SimulatedGoogle::new(demo::demo_world());
     let plan = plan("someone-elses-project", PlanInput::default());
-    let findings = block_on(check::run(
-        &google,
-        &plan,
-        DEMO_TOKEN_ALICE,
-        TokenScope::Full,
-    ));
+    let findings = check_as(&google, &plan, DEMO_TOKEN_ALICE);
     let errors = findings.errors();
     assert!(!errors.is_empty());
     assert!(
@@ -303,10 +263,7 @@ fn apis_off_make_not_ready_unless_enable_is_held() {
     let google = SimulatedGoogle::new(world.clone());
     let plan = plan(demo::DEMO_PROJECT_SEED, PlanInput::default());
     // Bob holds serviceusage.services.enable: sky check would turn the API on.
-    let vs = verdicts(
-        &plan,
-        &block_on(check::run(&google, &plan, DEMO_TOKEN_BOB, TokenScope::Full)),
-    );
+    let vs = verdicts(&plan, &check_as(&google, &plan, DEMO_TOKEN_BOB));
     assert_eq!(status(&vs, Topic::Compute), Status::Ready);
     assert!(vs[0]
         .notes
@@ -320,10 +277,7 @@ fn apis_off_make_not_ready_unless_enable_is_held() {
         .unwrap()
         .remove("serviceusage.services.enable");
     let google = SimulatedGoogle::new(world);
-    let vs = verdicts(
-        &plan,
-        &block_on(check::run(&google, &plan, DEMO_TOKEN_BOB, TokenScope::Full)),
-    );
+    let vs = verdicts(&plan, &check_as(&google, &plan, DEMO_TOKEN_BOB));
     assert_eq!(status(&vs, Topic::Compute), Status::NotReady);
     assert!(vs[0]
         .apis_off
@@ -347,15 +301,7 @@ fn owner_like_account_bucket_and_service_account_probes() {
             ..Default::default()
         },
     );
-    let vs = verdicts(
-        &bare,
-        &block_on(check::run(
-            &google,
-            &bare,
-            DEMO_TOKEN_ALICE,
-            TokenScope::Full,
-        )),
-    );
+    let vs = verdicts(&bare, &check_as(&google, &bare, DEMO_TOKEN_ALICE));
     assert_eq!(status(&vs, Topic::Storage), Status::Ready);
     assert_eq!(status(&vs, Topic::Compute), Status::Ready);
     assert!(vs[1].notes.iter().any(|n| n.contains("per bucket")));
@@ -374,12 +320,7 @@ fn owner_like_account_bucket_and_service_account_probes() {
     };
     let probed = plan(project, input.clone());
     let before = google.request_count();
-    let findings = block_on(check::run(
-        &google,
-        &probed,
-        DEMO_TOKEN_ALICE,
-        TokenScope::Full,
-    ));
+    let findings = check_as(&google, &probed, DEMO_TOKEN_ALICE);
     assert_eq!(google.request_count() - before, probed.request_count());
     assert_eq!(
         probed.request_count(),
@@ -410,15 +351,7 @@ fn owner_like_account_bucket_and_service_account_probes() {
             ..input
         },
     );
-    let vs = verdicts(
-        &missing,
-        &block_on(check::run(
-            &google,
-            &missing,
-            DEMO_TOKEN_ALICE,
-            TokenScope::Full,
-        )),
-    );
+    let vs = verdicts(&missing, &check_as(&google, &missing, DEMO_TOKEN_ALICE));
     assert_eq!(status(&vs, Topic::Storage), Status::Unknown);
     assert!(vs[1].unknown_reasons[0].contains("bucket does not exist"));
 }
@@ -428,12 +361,7 @@ fn report_of_the_seed_story() {
     use gcp_preflight::core::report;
     let google = SimulatedGoogle::new(demo::demo_world());
     let plan = plan(demo::DEMO_PROJECT_SEED, PlanInput::default());
-    let findings = block_on(check::run(
-        &google,
-        &plan,
-        DEMO_TOKEN_ALICE,
-        TokenScope::Full,
-    ));
+    let findings = check_as(&google, &plan, DEMO_TOKEN_ALICE);
     let report = report::build(
         &plan,
         &findings,
@@ -508,12 +436,7 @@ fn errors_are_described_with_their_place() {
         ..Default::default()
     };
     let plan = plan(demo::DEMO_PROJECT_TEAM, input);
-    let findings = block_on(check::run(
-        &google,
-        &plan,
-        DEMO_TOKEN_ALICE,
-        TokenScope::Full,
-    ));
+    let findings = check_as(&google, &plan, DEMO_TOKEN_ALICE);
     let described = findings.described_errors(&plan);
     assert_eq!(described.len(), 1, "{described:?}");
     assert!(
@@ -610,7 +533,7 @@ fn a_bucket_in_another_project_is_not_storage_ready() {
         ..Default::default()
     };
     let plan = plan(demo::DEMO_PROJECT_SEED, input);
-    let findings = block_on(check::run(&google, &plan, DEMO_TOKEN_BOB, TokenScope::Full));
+    let findings = check_as(&google, &plan, DEMO_TOKEN_BOB);
     assert!(findings
         .bucket
         .values()
@@ -632,10 +555,7 @@ fn a_compute_only_account_runs_managed_jobs_without_a_bucket() {
     grants.remove("storage.buckets.delete");
     let google = SimulatedGoogle::new(world);
     let bare = plan(demo::DEMO_PROJECT_SEED, PlanInput::default());
-    let vs = verdicts(
-        &bare,
-        &block_on(check::run(&google, &bare, DEMO_TOKEN_BOB, TokenScope::Full)),
-    );
+    let vs = verdicts(&bare, &check_as(&google, &bare, DEMO_TOKEN_BOB));
     assert_eq!(status(&vs, Topic::Compute), Status::Ready);
     assert_eq!(status(&vs, Topic::Storage), Status::NotReady);
     assert_eq!(status(&vs, Topic::ManagedJobs), Status::Ready);
@@ -649,15 +569,7 @@ fn a_compute_only_account_runs_managed_jobs_without_a_bucket() {
             ..Default::default()
         },
     );
-    let vs = verdicts(
-        &mounts,
-        &block_on(check::run(
-            &google,
-            &mounts,
-            DEMO_TOKEN_BOB,
-            TokenScope::Full,
-        )),
-    );
+    let vs = verdicts(&mounts, &check_as(&google, &mounts, DEMO_TOKEN_BOB));
     assert_eq!(status(&vs, Topic::ManagedJobs), Status::NotReady);
 }
 
@@ -669,7 +581,7 @@ fn billing_and_the_grep_trap() {
     world.projects[0].enabled.remove("compute.googleapis.com");
     let google = SimulatedGoogle::new(world.clone());
     let plan = plan(demo::DEMO_PROJECT_SEED, PlanInput::default());
-    let findings = block_on(check::run(&google, &plan, DEMO_TOKEN_BOB, TokenScope::Full));
+    let findings = check_as(&google, &plan, DEMO_TOKEN_BOB);
     assert_eq!(findings.billing, Some(Ok(false)));
     let vs = verdicts(&plan, &findings);
     assert_eq!(status(&vs, Topic::Compute), Status::NotReady);
@@ -682,7 +594,7 @@ fn billing_and_the_grep_trap() {
         .enabled
         .insert("bigquerystorage.googleapis.com".into());
     let google = SimulatedGoogle::new(world);
-    let findings = block_on(check::run(&google, &plan, DEMO_TOKEN_BOB, TokenScope::Full));
+    let findings = check_as(&google, &plan, DEMO_TOKEN_BOB);
     let vs = verdicts(&plan, &findings);
     assert_eq!(status(&vs, Topic::Storage), Status::NotReady);
     assert_eq!(status(&vs, Topic::Compute), Status::Ready);
@@ -690,10 +602,7 @@ fn billing_and_the_grep_trap() {
     let mut world = demo::demo_world();
     world.projects[0].enabled.remove("storage.googleapis.com");
     let google = SimulatedGoogle::new(world);
-    let vs = verdicts(
-        &plan,
-        &block_on(check::run(&google, &plan, DEMO_TOKEN_BOB, TokenScope::Full)),
-    );
+    let vs = verdicts(&plan, &check_as(&google, &plan, DEMO_TOKEN_BOB));
     assert_eq!(status(&vs, Topic::Storage), Status::Ready);
     assert!(vs[1].notes[0].contains("`sky check gcp` will enable it"));
 }
@@ -705,19 +614,8 @@ fn two_tokens_of_two_accounts() {
     use gcp_preflight::core::verdict::differences;
     let google = SimulatedGoogle::new(demo::demo_world());
     let plan = plan(demo::DEMO_PROJECT_SEED, PlanInput::default());
-    let adc = verdicts(
-        &plan,
-        &block_on(check::run(
-            &google,
-            &plan,
-            DEMO_TOKEN_ALICE,
-            TokenScope::Full,
-        )),
-    );
-    let cli = verdicts(
-        &plan,
-        &block_on(check::run(&google, &plan, DEMO_TOKEN_BOB, TokenScope::Full)),
-    );
+    let adc = verdicts(&plan, &check_as(&google, &plan, DEMO_TOKEN_ALICE));
+    let cli = verdicts(&plan, &check_as(&google, &plan, DEMO_TOKEN_BOB));
     assert_eq!(
         differences(&adc, &cli),
         [
@@ -761,12 +659,7 @@ fn a_read_only_token_sends_nothing_to_iam() {
     let mut world = demo::demo_world();
     world.accounts[0].scopes = "https://www.googleapis.com/auth/cloud-platform.read-only".into();
     let google = SimulatedGoogle::new(world);
-    let findings = block_on(check::run(
-        &google,
-        &plan,
-        DEMO_TOKEN_ALICE,
-        TokenScope::Full,
-    ));
+    let findings = check_as(&google, &plan, DEMO_TOKEN_ALICE);
     assert!(findings
         .errors()
         .iter()
@@ -784,12 +677,7 @@ fn a_missing_service_account_is_a_403_not_a_verdict() {
         ..Default::default()
     };
     let plan = plan(demo::DEMO_PROJECT_SEED, input);
-    let findings = block_on(check::run(
-        &google,
-        &plan,
-        DEMO_TOKEN_ALICE,
-        TokenScope::Full,
-    ));
+    let findings = check_as(&google, &plan, DEMO_TOKEN_ALICE);
     let described = findings.described_errors(&plan);
     assert_eq!(described.len(), 1, "{described:?}");
     assert!(
@@ -818,12 +706,7 @@ fn harsh_failures_are_retried() {
     ] {
         let google = SimulatedGoogle::new(demo::demo_world());
         *google.fail_next.borrow_mut() = failures.clone();
-        let findings = block_on(check::run(
-            &google,
-            &plan,
-            DEMO_TOKEN_ALICE,
-            TokenScope::Full,
-        ));
+        let findings = check_as(&google, &plan, DEMO_TOKEN_ALICE);
         assert!(
             findings.is_complete(),
             "{failures:?}: {:?}",
@@ -834,12 +717,7 @@ fn harsh_failures_are_retried() {
     // A connection dropped twice is an error (retried once only), never a verdict.
     let google = SimulatedGoogle::new(demo::demo_world());
     *google.fail_next.borrow_mut() = vec![Failure::Drop, Failure::Drop];
-    let findings = block_on(check::run(
-        &google,
-        &plan,
-        DEMO_TOKEN_ALICE,
-        TokenScope::Full,
-    ));
+    let findings = check_as(&google, &plan, DEMO_TOKEN_ALICE);
     let errors = findings.errors();
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(matches!(
@@ -855,12 +733,7 @@ fn services_are_read_across_pages() {
     world.services_page_size = 1;
     let google = SimulatedGoogle::new(world);
     let plan = plan(demo::DEMO_PROJECT_SEED, PlanInput::default());
-    let findings = block_on(check::run(
-        &google,
-        &plan,
-        DEMO_TOKEN_ALICE,
-        TokenScope::Full,
-    ));
+    let findings = check_as(&google, &plan, DEMO_TOKEN_ALICE);
     assert!(findings.apis.values().all(|a| *a == ApiFinding::On));
     let pages = google
         .log
@@ -878,12 +751,7 @@ fn first_launch_lookups_tell_errors_from_answers() {
     let plan = plan(demo::DEMO_PROJECT_TEAM, PlanInput::default());
     // Alice holds actAs on skypilot-v1 there; Bob holds nothing on it.
     let google = SimulatedGoogle::new(demo::demo_world());
-    let alice = block_on(check::run(
-        &google,
-        &plan,
-        DEMO_TOKEN_ALICE,
-        TokenScope::Full,
-    ));
+    let alice = check_as(&google, &plan, DEMO_TOKEN_ALICE);
     let first = alice.first_launch.unwrap();
     assert_eq!(first.exists, Ok(true));
     assert_eq!(first.act_as, Some(PermissionFinding::Held));
@@ -891,19 +759,14 @@ fn first_launch_lookups_tell_errors_from_answers() {
         first.roles.as_deref(),
         Ok(&["roles/compute.admin".to_string()][..])
     );
-    let bob = block_on(check::run(&google, &plan, DEMO_TOKEN_BOB, TokenScope::Full));
+    let bob = check_as(&google, &plan, DEMO_TOKEN_BOB);
     let first = bob.first_launch.unwrap();
     assert_eq!(first.exists, Ok(false), "Bob cannot see it: 403 either way");
     assert_eq!(first.act_as, Some(PermissionFinding::Missing));
     // Google failing is an error, never "missing" or "does not exist".
     let google = SimulatedGoogle::new(demo::demo_world());
     google.rate_limit_next.set(1_000);
-    let failed = block_on(check::run(
-        &google,
-        &plan,
-        DEMO_TOKEN_ALICE,
-        TokenScope::Full,
-    ));
+    let failed = check_as(&google, &plan, DEMO_TOKEN_ALICE);
     let first = failed.first_launch.unwrap();
     assert!(
         matches!(&first.exists, Err(e) if e.kind() == Some(&ErrorKind::RateLimited)),
@@ -920,12 +783,7 @@ fn first_launch_lookups_tell_errors_from_answers() {
     let seed = ProjectId::parse(demo::DEMO_PROJECT_SEED).unwrap();
     let named = plan_with_account(&seed);
     let google = SimulatedGoogle::new(demo::demo_world());
-    let findings = block_on(check::run(
-        &google,
-        &named,
-        DEMO_TOKEN_ALICE,
-        TokenScope::Full,
-    ));
+    let findings = check_as(&google, &named, DEMO_TOKEN_ALICE);
     assert_eq!(findings.first_launch.as_ref().unwrap().act_as, None);
     assert_eq!(google.request_count(), named.request_count());
 }

@@ -43,9 +43,9 @@ pub struct Account {
     pub scopes: String,
 }
 
-/// tokeninfo `azp` of `gcloud auth print-access-token` tokens.
-pub const GCLOUD_CLI_CLIENT: &str = "32555940559.apps.googleusercontent.com";
-/// tokeninfo `azp` of `gcloud auth application-default print-access-token` tokens.
+/// tokeninfo `azp` of `gcloud auth application-default print-access-token` tokens (the client
+/// whose ID starts with [`GCLOUD_ADC_CLIENT_PREFIX`](super::identity::GCLOUD_ADC_CLIENT_PREFIX),
+/// GCP-API.md §5).
 pub const GCLOUD_ADC_CLIENT: &str =
     "764086051850-6qr4p6gpi6hn506pt8ejuq83di341hur.apps.googleusercontent.com";
 /// The scopes gcloud asks for.

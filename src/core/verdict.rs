@@ -1042,10 +1042,19 @@ mod tests {
     #[test]
     fn first_launch() {
         let p = plan(PlanInput::default());
-        let fl = |f: &mut Findings| f.first_launch.as_mut().unwrap().clone();
+        // All verdicts when `missing` is not held on the project and `change` is made to what
+        // the first launch's look-ups found.
+        let with = |p: &Plan, missing: &[&str], change: fn(&mut FirstLaunchFindings)| {
+            let mut f = findings_except(p, missing);
+            change(f.first_launch.as_mut().unwrap());
+            verdicts(p, &f)
+        };
+        let absent = |found: &mut FirstLaunchFindings| {
+            found.exists = Ok(false);
+            found.act_as = None;
+        };
         // Ready: the account exists with a role, actAs on it is held, a VPC exists.
-        let f = findings_except(&p, &[]);
-        let vs = verdicts(&p, &f);
+        let vs = with(&p, &[], |_| {});
         let first = verdict(&vs, Topic::FirstLaunch);
         assert_eq!(first.status, Status::Ready);
         assert!(
@@ -1055,54 +1064,33 @@ mod tests {
             first.notes
         );
         // The account does not exist and the caller may not create it.
-        let mut f = findings_except(&p, &["iam.serviceAccounts.create"]);
-        let mut found = fl(&mut f);
-        found.exists = Ok(false);
-        found.act_as = None;
-        f.first_launch = Some(found);
-        let vs = verdicts(&p, &f);
+        let vs = with(&p, &["iam.serviceAccounts.create"], absent);
         let first = verdict(&vs, Topic::FirstLaunch);
         assert_eq!(first.status, Status::NotReady);
         assert_eq!(names(&first.missing), ["iam.serviceAccounts.create"]);
         // …and the compute verdict (sky check parity) is unaffected.
         assert_eq!(status(&vs, Topic::Compute), Status::Ready);
         // A 403 the caller cannot interpret (no iam.serviceAccounts.get) is Unknown.
-        let mut f = findings_except(&p, &["iam.serviceAccounts.get"]);
-        let mut found = fl(&mut f);
-        found.exists = Ok(false);
-        found.act_as = None;
-        f.first_launch = Some(found);
-        assert_eq!(
-            status(&verdicts(&p, &f), Topic::FirstLaunch),
-            Status::Unknown
-        );
+        let vs = with(&p, &["iam.serviceAccounts.get"], absent);
+        assert_eq!(status(&vs, Topic::FirstLaunch), Status::Unknown);
         // Exists without roles: binding them needs setIamPolicy.
-        let mut f = findings_except(&p, &["resourcemanager.projects.setIamPolicy"]);
-        let mut found = fl(&mut f);
-        found.roles = Ok(vec![]);
-        f.first_launch = Some(found);
-        let vs = verdicts(&p, &f);
+        let vs = with(&p, &["resourcemanager.projects.setIamPolicy"], |found| {
+            found.roles = Ok(vec![])
+        });
         assert_eq!(
             names(&verdict(&vs, Topic::FirstLaunch).missing),
             ["resourcemanager.projects.setIamPolicy"]
         );
         // actAs missing on the account itself, though held on the project.
-        let mut f = findings_except(&p, &[]);
-        let mut found = fl(&mut f);
-        found.act_as = Some(PermissionFinding::Missing);
-        f.first_launch = Some(found);
-        let vs = verdicts(&p, &f);
+        let vs = with(&p, &[], |found| {
+            found.act_as = Some(PermissionFinding::Missing)
+        });
         assert_eq!(names(&verdict(&vs, Topic::FirstLaunch).missing), [ACT_AS]);
         // No VPC network: creating one needs networks.create and firewalls.list.
-        let mut f = findings_except(&p, &["compute.networks.create", "compute.firewalls.list"]);
-        let mut found = fl(&mut f);
-        found.networks = Ok(vec![]);
-        f.first_launch = Some(found);
-        let vs = verdicts(&p, &f);
-        assert_eq!(
-            names(&verdict(&vs, Topic::FirstLaunch).missing),
-            ["compute.networks.create", "compute.firewalls.list"]
-        );
+        let no_vpc = ["compute.networks.create", "compute.firewalls.list"];
+        let no_networks = |found: &mut FirstLaunchFindings| found.networks = Ok(vec![]);
+        let vs = with(&p, &no_vpc, no_networks);
+        assert_eq!(names(&verdict(&vs, Topic::FirstLaunch).missing), no_vpc);
         // …unless gcp.vpc_name is set.
         let p = plan(PlanInput {
             options: Options {
@@ -1111,11 +1099,8 @@ mod tests {
             },
             ..Default::default()
         });
-        let mut f = findings_except(&p, &["compute.networks.create", "compute.firewalls.list"]);
-        let mut found = fl(&mut f);
-        found.networks = Ok(vec![]);
-        f.first_launch = Some(found);
-        assert_eq!(status(&verdicts(&p, &f), Topic::FirstLaunch), Status::Ready);
+        let vs = with(&p, &no_vpc, no_networks);
+        assert_eq!(status(&vs, Topic::FirstLaunch), Status::Ready);
     }
 
     #[test]

@@ -95,6 +95,14 @@ impl RoleData {
             RoleFile::Full => &self.full,
         }
     }
+
+    /// The best index loaded so far: the full one answers whatever the small one does.
+    pub fn loaded(&self) -> Option<Rc<RoleIndex>> {
+        match (&self.full, &self.skypilot) {
+            (Load::Ready(index), _) | (_, Load::Ready(index)) => Some(index.clone()),
+            _ => None,
+        }
+    }
 }
 
 impl Reducible for RoleData {

@@ -1,7 +1,7 @@
 //! The results region: one verdict each for Compute, Storage, Managed jobs (and Custom), how to
 //! fix what is missing, the APIs, every permission by group, and the JSON report.
 
-use super::advice::{Advice, Load, RoleDataHandle};
+use super::advice::{Advice, RoleDataHandle};
 use super::now_ms;
 use super::state::{IdentityState, Outcome, Run, State};
 use crate::core::advice::missing_by_target;
@@ -392,12 +392,7 @@ pub fn Results(props: &ResultsProps) -> Html {
                 let email = email.clone();
                 // The cards loaded the role data if anything needs fixing; the full index
                 // answers whatever the small one does.
-                let roles = role_data
-                    .as_ref()
-                    .and_then(|d| match (&d.full, &d.skypilot) {
-                        (Load::Ready(index), _) | (_, Load::Ready(index)) => Some(index.clone()),
-                        _ => None,
-                    });
+                let roles = role_data.as_ref().and_then(|d| d.loaded());
                 Callback::from(move |_| {
                     download_report(&outcome, email.as_deref(), roles.as_deref())
                 })

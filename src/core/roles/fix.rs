@@ -13,9 +13,9 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// The custom role holding what no predefined role for people grants.
 /// Role ID of the custom role that grants exactly what is missing on the project.
 pub const CUSTOM_ROLE_ID: &str = "skypilotPreflightFix";
+/// The custom role holding what no predefined role for people grants.
 pub const UNCOVERED_ROLE_ID: &str = "skypilotPreflightExtra";
 
 /// Stands for the account when its email is unknown (the token lacked the email scope).
@@ -54,20 +54,25 @@ pub fn shell_word(value: &str) -> String {
     }
 }
 
-fn check_project(project: &ProjectId) -> Result<&str, FixError> {
-    let p = project.as_str();
-    let ok = p
+/// `value` when every character is `allowed`, else a refusal naming `what`.
+fn only<'a>(what: &str, value: &'a str, allowed: fn(char) -> bool) -> Result<&'a str, FixError> {
+    value
         .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.' | ':'));
-    ok.then_some(p).ok_or_else(|| refuse("Project ID", p))
+        .all(allowed)
+        .then_some(value)
+        .ok_or_else(|| refuse(what, value))
+}
+
+fn check_project(project: &ProjectId) -> Result<&str, FixError> {
+    only("Project ID", project.as_str(), |c| {
+        c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.' | ':')
+    })
 }
 
 fn check_bucket(bucket: &BucketName) -> Result<&str, FixError> {
-    let b = bucket.as_str();
-    let ok = b
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'));
-    ok.then_some(b).ok_or_else(|| refuse("Bucket name", b))
+    only("Bucket name", bucket.as_str(), |c| {
+        c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.')
+    })
 }
 
 fn check_service_account(sa: &ServiceAccountEmail) -> Result<&str, FixError> {
@@ -98,11 +103,9 @@ fn check_role(role: &str) -> Result<&str, FixError> {
 /// Permission names are validated by [`Permission`]; this also rules out anything a YAML
 /// heredoc or a shell could read specially.
 fn check_permission(p: &Permission) -> Result<&str, FixError> {
-    let s = p.as_str();
-    s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
-        .then_some(s)
-        .ok_or_else(|| refuse("Permission", s))
+    only("Permission", p.as_str(), |c| {
+        c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/')
+    })
 }
 
 /// `compute.googleapis.com` and the like.
