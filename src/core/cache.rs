@@ -224,6 +224,12 @@ impl StoredFindings {
             && apis.iter().zip(&key.asked.apis).all(|(a, b)| *a == b)
     }
 
+    /// Whether these answer exactly what `plan` asks on each resource, and exactly its APIs
+    /// (a shared result link is read with this check).
+    pub fn answers_plan(&self, plan: &Plan) -> bool {
+        self.answers_exactly(&CacheKey::new("", plan))
+    }
+
     /// Back to [`Findings`].
     pub fn to_findings(&self) -> Findings {
         fn findings(

@@ -9,6 +9,8 @@ use super::plan::Plan;
 use super::verdict::{effective, group_verdict, verdicts, Effective, Status, Verdict};
 use serde::Serialize;
 
+mod markdown;
+
 /// Schema name of the report.
 pub const REPORT_SCHEMA: &str = "gcp-preflight.report/v1";
 
