@@ -161,6 +161,24 @@ impl SharedQuestion {
         ))
     }
 
+    /// The question a plan answers: `from_plan(p).plan() == Some(p)`.
+    pub fn from_plan(plan: &Plan) -> SharedQuestion {
+        SharedQuestion {
+            project: Some(plan.project.clone()),
+            options: plan.options,
+            // Plan::build names SkyPilot's first-launch account exactly when its profiles are in.
+            include_skypilot: plan.first_launch_account.is_some(),
+            custom: plan
+                .groups
+                .iter()
+                .filter(|g| g.source == super::catalog::Source::User)
+                .flat_map(|g| g.permissions.iter().cloned())
+                .collect(),
+            bucket: plan.bucket.clone(),
+            service_account: plan.service_account.clone(),
+        }
+    }
+
     /// The custom list as the form's text box holds it: one permission a line.
     pub fn custom_text(&self) -> String {
         let names: Vec<&str> = self.custom.iter().map(Permission::as_str).collect();

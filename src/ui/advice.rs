@@ -374,7 +374,7 @@ pub fn CopyButton(props: &CopyButtonProps) -> Html {
 
 /// `navigator.clipboard.writeText(text)`; false where there is no clipboard (plain HTTP pages
 /// have none) or the browser refuses.
-async fn copy(text: &str) -> bool {
+pub(crate) async fn copy(text: &str) -> bool {
     let Some(window) = web_sys::window() else {
         return false;
     };

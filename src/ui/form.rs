@@ -1,6 +1,7 @@
 //! The inputs: token and identity, project, SkyPilot options, bucket, service account and a
 //! custom permission list. Labels are part of the UI contract (automation and screen readers).
 
+use super::advice::CopyButton;
 use super::state::{Action, Field, IdentityState, Run, State};
 use crate::core::catalog::{Mode, Options};
 use crate::core::demo;
@@ -290,7 +291,7 @@ pub fn CheckForm(props: &FormProps) -> Html {
                     <summary>{ "Also check the gcloud CLI account (optional)" }</summary>
                     <p class="hint">
                         { "`sky check gcp` tests permissions with application-default credentials but lists and enables APIs as the gcloud CLI account; after `gcloud config set account`, the two can differ. Paste " }
-                        <code>{ "gcloud auth print-access-token" }</code>{ " to check both." }
+                        <code>{ "gcloud auth print-access-token" }</code><CopyButton text="gcloud auth print-access-token" />{ " to check both." }
                     </p>
                     <label for="cli-token">{ "gcloud CLI token" }</label>
                     <input id="cli-token" type="password" autocomplete="off" spellcheck="false"
@@ -320,7 +321,7 @@ pub fn CheckForm(props: &FormProps) -> Html {
                 { field_error("project-error", project_error) }
                 <p class="hint">
                     { "`sky check gcp` tests permissions on the default project of your application-default credentials (" }
-                    <code>{ "gcloud config get-value project" }</code>
+                    <code>{ "gcloud config get-value project" }</code><CopyButton text="gcloud config get-value project" />
                     { ", or gcp.project_id in ~/.sky/config.yaml for the APIs): enter that project to see what it sees." }
                 </p>
             </section>

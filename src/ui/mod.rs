@@ -4,6 +4,7 @@
 pub mod advice;
 pub mod form;
 pub mod results;
+pub mod share;
 pub mod state;
 
 use crate::core::cache::{self, CacheEntry, CacheKey, Lookup, DEFAULT_TTL_MS};
@@ -310,6 +311,9 @@ pub fn App() -> Html {
         });
     }
 
+    // A share link in the address bar fills the form (or shows a result); it sends nothing.
+    share::use_open_shared_link(state.dispatcher());
+
     // Who is each token? Asked as soon as it is entered, so a cached result can answer Check.
     // Entering or leaving demo mode always comes with a new token generation.
     use_identity_lookup(
@@ -334,11 +338,13 @@ pub fn App() -> Html {
         let run = state.run.clone();
         let identities = (state.identity.clone(), state.cli_identity.clone());
         let demo = state.demo;
+        // A result opened from a link is someone else's: never cached as this account's.
+        let shared = state.opened_link.is_some();
         use_effect_with((run, identities), move |(run, (identity, cli_identity))| {
             let Run::Done(outcome) = run else {
                 return;
             };
-            if outcome.from_cache || demo {
+            if outcome.from_cache || demo || shared {
                 return;
             }
             let answers = [
@@ -456,6 +462,7 @@ pub fn App() -> Html {
         <main class="app">
             { header }
             <form::CheckForm state={state.clone()} dispatch={dispatch.clone()} on_check={on_check.clone()} />
+            <share::ShareQuestion state={state.clone()} />
             if state.newer.is_some() {
                 <p class="hint warning newer-result" data-testid="newer-result">
                     { "Another tab has stored a newer result for this account, project and plan. It is not shown until you take it. " }

@@ -1,9 +1,10 @@
 //! The results region: one verdict each for Compute, Storage, Managed jobs (and Custom), how to
 //! fix what is missing, the APIs, every permission by group, and the JSON report.
 
-use super::advice::{Advice, RoleDataHandle};
+use super::advice::{Advice, CopyButton, RoleDataHandle};
 use super::now_ms;
-use super::state::{IdentityState, Outcome, Run, State};
+use super::share::{ResultActions, SharedBanner};
+use super::state::{IdentityState, OpenedLink, Outcome, Run, State};
 use crate::core::advice::missing_by_target;
 use crate::core::cache::describe_age;
 use crate::core::catalog::{required_by, Source};
@@ -124,6 +125,15 @@ fn effective_label(e: &Effective) -> (&'static str, String) {
     }
 }
 
+/// `gcloud services enable SERVICE --project=P`, each value shell-quoted.
+fn enable_command(service: &str, plan: &crate::core::plan::Plan) -> String {
+    format!(
+        "gcloud services enable {} --project={}",
+        shell_word(service),
+        shell_word(plan.project.as_str())
+    )
+}
+
 /// The APIs each verdict needs, on / off / unknown, with the command that turns on those off.
 fn apis_list(outcome: &Outcome) -> Html {
     let plan = &outcome.plan;
@@ -144,7 +154,8 @@ fn apis_list(outcome: &Outcome) -> Html {
                         <li class={state}>
                             <code>{ &api.service }</code>{ ": " }<span>{ state }</span>
                             if state == "off" {
-                                <code class="command">{ format!("gcloud services enable {} --project={}", shell_word(&api.service), shell_word(plan.project.as_str())) }</code>
+                                <code class="command">{ enable_command(&api.service, plan) }</code>
+                                <CopyButton text={enable_command(&api.service, plan)} />
                             }
                             if let Some(other) = outcome.findings.grep_matches.get(&api.service) {
                                 <span class="hint">{ format!(" — SkyPilot's grep mistakes {other} for it") }</span>
@@ -303,12 +314,21 @@ fn download_report(outcome: &Outcome, email: Option<&str>, roles: Option<&RoleIn
         report = report.with_advice(&outcome.plan, index);
     }
     let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+    offer_download(
+        &format!("gcp-preflight-{}.json", outcome.plan.project),
+        "application/json",
+        &text,
+    );
+}
+
+/// Offers `text` as a file download named `filename`.
+pub(crate) fn offer_download(filename: &str, mime: &str, text: &str) {
     let Some(document) = web_sys::window().and_then(|w| w.document()) else {
         return;
     };
-    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(&text));
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
     let options = web_sys::BlobPropertyBag::new();
-    options.set_type("application/json");
+    options.set_type(mime);
     let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
         return;
     };
@@ -321,10 +341,21 @@ fn download_report(outcome: &Outcome, email: Option<&str>, roles: Option<&RoleIn
         .and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok())
     {
         anchor.set_href(&url);
-        anchor.set_download(&format!("gcp-preflight-{}.json", outcome.plan.project));
+        anchor.set_download(filename);
         anchor.click();
     }
     let _ = web_sys::Url::revoke_object_url(&url);
+}
+
+/// Moves the focus to the access-token field.
+fn focus_token_field() {
+    let field = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("token"))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+    if let Some(field) = field {
+        let _ = field.focus();
+    }
 }
 
 /// The results region (`role="status"`, polite live region).
@@ -332,8 +363,15 @@ fn download_report(outcome: &Outcome, email: Option<&str>, roles: Option<&RoleIn
 pub fn Results(props: &ResultsProps) -> Html {
     let state = &props.state;
     let role_data = use_context::<RoleDataHandle>();
-    let (email, account) = match &state.identity {
-        IdentityState::Known(id) => (id.email.clone(), id.display_name()),
+    let (email, account) = match (&state.identity, &state.opened_link) {
+        // A result opened from a link: its account, not this page's (there is no token).
+        (_, Some(OpenedLink::Result { email, .. })) => (
+            email.clone(),
+            email
+                .clone()
+                .unwrap_or_else(|| "the sharer's account".into()),
+        ),
+        (IdentityState::Known(id), _) => (id.email.clone(), id.display_name()),
         _ => (None, "this token's account".into()),
     };
     let busy = matches!(
@@ -385,7 +423,23 @@ pub fn Results(props: &ResultsProps) -> Html {
             }
             let on_recheck = {
                 let on_check = props.on_check.clone();
-                Callback::from(move |_| on_check.emit(true))
+                let no_token = state.token.is_empty();
+                Callback::from(move |_| {
+                    on_check.emit(true);
+                    // Re-checking asks for a token first (a shared result comes without one).
+                    if no_token {
+                        focus_token_field();
+                    }
+                })
+            };
+            let shared_banner = match &state.opened_link {
+                Some(OpenedLink::Result {
+                    email,
+                    checked_at_ms,
+                }) => Some(html! {
+                    <SharedBanner email={email.clone()} project={outcome.plan.project.clone()} checked_at_ms={*checked_at_ms} />
+                }),
+                _ => None,
             };
             let on_export = {
                 let outcome = outcome.clone();
@@ -399,11 +453,17 @@ pub fn Results(props: &ResultsProps) -> Html {
             };
             html! {
                 <>
+                    if let Some(banner) = shared_banner {
+                        { banner }
+                    }
                     <div class="result-meta">
-                        <p data-testid="result-age">{ age_line }</p>
+                        if state.opened_link.is_none() {
+                            <p data-testid="result-age">{ age_line }</p>
+                        }
                         <button type="button" onclick={on_recheck}>{ "Re-check" }</button>
                         <button type="button" onclick={on_export}>{ "Export JSON report" }</button>
                     </div>
+                    <ResultActions outcome={outcome.clone()} email={email.clone()} />
                     if !errors.is_empty() {
                         <div class="errors">
                             { for errors.iter().map(|e| html! { <p class="error" role="alert">{ e }</p> }) }

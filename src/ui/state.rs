@@ -7,6 +7,7 @@ use crate::core::check::Findings;
 use crate::core::google_error::ApiError;
 use crate::core::identity::Identity;
 use crate::core::plan::Plan;
+use crate::core::share::{OpenedResult, SharedQuestion};
 use crate::core::token::{Token, TokenError};
 use std::rc::Rc;
 use yew::Reducible;
@@ -61,6 +62,20 @@ pub enum Run {
     Done(Outcome),
 }
 
+/// A share link this page was opened with, while what it filled in is on screen.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OpenedLink {
+    /// A question link filled the form; nothing was sent.
+    Question,
+    /// A result link: what is shown was seen by someone else and is not re-verified.
+    Result {
+        /// The account's email, when the sender included it.
+        email: Option<String>,
+        /// When that check finished (ms since the epoch).
+        checked_at_ms: u64,
+    },
+}
+
 /// The whole app state. The token lives here, in memory, and nowhere else; its type never
 /// prints it (`Debug` of the state or of an action shows `Token(<redacted>)`).
 #[derive(Clone, Debug, PartialEq)]
@@ -107,6 +122,8 @@ pub struct State {
     /// Another tab stored a newer answer to exactly what is on screen: offered, never swapped in
     /// on its own ([`Action::ShowNewer`] takes it).
     pub newer: Option<Rc<CacheEntry>>,
+    /// The share link that filled what is on screen, if one did (see `ui::share`).
+    pub opened_link: Option<OpenedLink>,
 }
 
 impl State {
@@ -133,6 +150,7 @@ impl State {
             now_ms,
             notice: None,
             newer: None,
+            opened_link: None,
         }
     }
 }
@@ -273,6 +291,32 @@ pub enum Action {
     },
     /// The clock moved.
     Tick(u64),
+    /// A question link was opened: fill the form, send nothing.
+    OpenQuestion(Box<SharedQuestion>),
+    /// A result link was opened: fill the form and show its findings, not re-verified.
+    OpenResult(Box<OpenedResult>),
+}
+
+/// Puts a shared question into the form's fields.
+fn fill_form(next: &mut State, question: &SharedQuestion) {
+    next.project = question
+        .project
+        .as_ref()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
+    next.options = question.options;
+    next.include_skypilot = question.include_skypilot;
+    next.custom = question.custom_text();
+    next.bucket = question
+        .bucket
+        .as_ref()
+        .map(|b| b.to_string())
+        .unwrap_or_default();
+    next.service_account = question
+        .service_account
+        .as_ref()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
 }
 
 impl Reducible for State {
@@ -280,6 +324,21 @@ impl Reducible for State {
 
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         let mut next = (*self).clone();
+        // What a share link put on screen lasts until the user changes the question, the token
+        // or the result.
+        if matches!(
+            action,
+            Action::Token(_)
+                | Action::TokenRefused(_)
+                | Action::Edit(_)
+                | Action::AwaitIdentity { .. }
+                | Action::Started { .. }
+                | Action::FromCache { .. }
+                | Action::Forget
+                | Action::Demo { .. }
+        ) {
+            next.opened_link = None;
+        }
         match action {
             Action::Token(token) => {
                 if token == self.token && self.token_error.is_none() {
@@ -478,6 +537,27 @@ impl Reducible for State {
                 next.notice = None;
             }
             Action::Tick(now) => next.now_ms = now,
+            Action::OpenQuestion(question) => {
+                fill_form(&mut next, &question);
+                next.run = Run::Idle;
+                next.notice = None;
+                next.opened_link = Some(OpenedLink::Question);
+            }
+            Action::OpenResult(opened) => {
+                fill_form(&mut next, &opened.question);
+                next.run = Run::Done(Outcome {
+                    plan: Rc::new(opened.plan),
+                    findings: Rc::new(opened.findings),
+                    checked_at_ms: opened.checked_at_ms,
+                    from_cache: false,
+                    cli: None,
+                });
+                next.notice = None;
+                next.opened_link = Some(OpenedLink::Result {
+                    email: opened.email,
+                    checked_at_ms: opened.checked_at_ms,
+                });
+            }
         }
         // An offer is about what was on screen: anything else on screen drops it.
         if next.run != self.run {

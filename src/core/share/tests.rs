@@ -467,3 +467,25 @@ fn no_encoded_output_ever_holds_a_token() {
         "made {made}, refused {refused}"
     );
 }
+
+#[test]
+fn a_plan_gives_back_its_question() {
+    let q = full_question();
+    for question in [
+        q.clone(),
+        SharedQuestion {
+            include_skypilot: false,
+            bucket: None,
+            ..q.clone()
+        },
+        SharedQuestion {
+            custom: Vec::new(),
+            service_account: None,
+            ..q
+        },
+    ] {
+        let plan = question.plan().unwrap();
+        assert_eq!(SharedQuestion::from_plan(&plan), question);
+        assert_eq!(SharedQuestion::from_plan(&plan).plan(), Some(plan));
+    }
+}
