@@ -2,7 +2,10 @@
 //!
 //! A link is `#q1=DATA` (a question) or `#r1=DATA` (a result). `q`/`r` is the kind, `1` the
 //! format version; `DATA` is base64url (no padding) of one flag byte, [`RAW`] or [`DEFLATED`],
-//! followed by the JSON payload, deflated (`deflate-raw`) when that is shorter. Compression is the
+//! followed by the payload, deflated (`deflate-raw`) when that is shorter. The payload is a
+//! 4-byte check (FNV-1a 64 of the JSON, low 32 bits, big-endian: catches a link cut or edited by
+//! hand or by a chat tool; a forger can recompute it, which is why a shared result is shown as
+//! "not re-verified" and its commands are rebuilt here) followed by the JSON. Compression is the
 //! browser's (`CompressionStream`, in `ui::share`'s glue): this module takes and gives the bytes
 //! already (de)compressed, so that it stays pure and natively tested.
 //!
@@ -325,7 +328,23 @@ fn checked_payload(json: Result<Vec<u8>, serde_json::Error>) -> Result<Vec<u8>, 
     if token_shaped(&String::from_utf8_lossy(&bytes)) {
         return Err(LinkError::TokenShaped);
     }
-    Ok(bytes)
+    Ok(seal(&bytes))
+}
+
+/// The 4-byte check of `json` (see the module documentation).
+fn check_of(json: &[u8]) -> [u8; 4] {
+    use std::hash::Hasher;
+    let mut hasher = fnv::FnvHasher::default();
+    hasher.write(json);
+    (hasher.finish() as u32).to_be_bytes()
+}
+
+/// `json` with its check in front: the payload of a link.
+pub fn seal(json: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(json.len() + 4);
+    out.extend_from_slice(&check_of(json));
+    out.extend_from_slice(json);
+    out
 }
 
 /// The fragment (`#q1=…`) for `payload`, packed as `flag` says ([`RAW`] or [`DEFLATED`]).
@@ -428,7 +447,7 @@ fn short(text: &str) -> String {
     cut
 }
 
-/// The payload's text, checked for size and tokens before any field is read.
+/// The payload's JSON text, checked for size, tokens and its check before any field is read.
 fn payload_text(bytes: &[u8]) -> Result<&str, LinkError> {
     if bytes.len() > MAX_PAYLOAD_BYTES {
         return Err(LinkError::TooLong {
@@ -436,11 +455,17 @@ fn payload_text(bytes: &[u8]) -> Result<&str, LinkError> {
             cap: MAX_PAYLOAD_BYTES,
         });
     }
-    let text = std::str::from_utf8(bytes).map_err(|_| damaged("not UTF-8"))?;
-    if token_shaped(text) {
+    let (check, json) = bytes
+        .split_first_chunk::<4>()
+        .ok_or_else(|| damaged("it ends too early"))?;
+    // Tokens first: a link carrying one is refused as such, whatever else is wrong with it.
+    if token_shaped(&String::from_utf8_lossy(json)) {
         return Err(LinkError::TokenShaped);
     }
-    Ok(text)
+    if *check != check_of(json) {
+        return Err(damaged("its check does not match its content"));
+    }
+    std::str::from_utf8(json).map_err(|_| damaged("not UTF-8"))
 }
 
 /// A question from its (inflated) payload.

@@ -163,7 +163,7 @@ fn a_question_round_trips_and_never_holds_a_token_field() {
     let packed = open_raw(&link).unwrap();
     assert_eq!(packed.kind, Kind::Question);
     assert_eq!(read_question(&packed.bytes).unwrap(), q);
-    let json = String::from_utf8(question_payload(&q).unwrap()).unwrap();
+    let json = String::from_utf8(question_payload(&q).unwrap()[4..].to_vec()).unwrap();
     assert!(!json.to_lowercase().contains("token"), "{json}");
     // The smallest question: defaults only.
     let bare = SharedQuestion {
@@ -230,8 +230,16 @@ fn the_email_travels_only_when_given_and_only_when_plain() {
     let q = full_question();
     let (plan, findings) = checked(&q, demo::DEMO_TOKEN_ALICE);
     let without = SharedResult::new(&plan, q.clone(), &findings, 0, None).unwrap();
-    let json = String::from_utf8(result_payload(&without).unwrap()).unwrap();
-    assert!(!json.contains('@') || !json.contains("alice"), "{json}");
+    let json = String::from_utf8(result_payload(&without).unwrap()[4..].to_vec()).unwrap();
+    assert_eq!(without.email, None);
+    assert!(
+        !json.contains("\"e\"") && !json.contains("alice@"),
+        "{json}"
+    );
+    let with =
+        SharedResult::new(&plan, q.clone(), &findings, 0, Some("alice@example.com")).unwrap();
+    let json = String::from_utf8(result_payload(&with).unwrap()[4..].to_vec()).unwrap();
+    assert!(json.contains(r#""e":"alice@example.com""#), "{json}");
     let odd = SharedResult::new(&plan, q, &findings, 0, Some("a b@example.com")).unwrap();
     assert_eq!(odd.email, None);
 }
@@ -276,7 +284,7 @@ fn a_token_anywhere_refuses_the_link() {
         r#"{"o":{},"x":"eyJhbGciOiJSUzI1NiIsImtpZCI6IjEyMzQ1Njc4OTAifQ"}"#.to_string(),
         r#"{"o":{},"c":["1//0FAKE-refresh"]}"#.to_string(),
     ] {
-        let link = fragment(Kind::Question, RAW, json.as_bytes());
+        let link = fragment(Kind::Question, RAW, &seal(json.as_bytes()));
         let packed = open_raw(&link).unwrap();
         assert_eq!(
             read_question(&packed.bytes),
@@ -350,22 +358,31 @@ fn tampered_truncated_and_oversized_links_get_a_message() {
     }
     // Edited findings: a permission dropped (the JSON still parses).
     let packed = open_raw(&link).unwrap();
-    let mut shared: SharedResult = serde_json::from_slice(&packed.bytes).unwrap();
+    let json = &packed.bytes[4..];
+    let mut shared: SharedResult = serde_json::from_slice(json).unwrap();
     shared.findings.project.pop();
-    let edited = serde_json::to_vec(&shared).unwrap();
+    let edited = seal(&serde_json::to_vec(&shared).unwrap());
     assert_eq!(read_result(&edited), Err(LinkError::OtherPlan));
     // A forged command-like API name.
-    let mut shared: SharedResult = serde_json::from_slice(&packed.bytes).unwrap();
+    let mut shared: SharedResult = serde_json::from_slice(json).unwrap();
     shared.findings.apis[0].0 = "x; rm -rf ~".into();
-    let forged = serde_json::to_vec(&shared).unwrap();
+    let forged = seal(&serde_json::to_vec(&shared).unwrap());
     assert!(matches!(read_result(&forged), Err(LinkError::Damaged(_))));
     // A bad email.
-    let mut shared: SharedResult = serde_json::from_slice(&packed.bytes).unwrap();
+    let mut shared: SharedResult = serde_json::from_slice(json).unwrap();
     shared.email = Some("$(id)@example.com".into());
     assert!(matches!(
-        read_result(&serde_json::to_vec(&shared).unwrap()),
+        read_result(&seal(&serde_json::to_vec(&shared).unwrap())),
         Err(LinkError::Damaged(_))
     ));
+    // One byte changed anywhere in the JSON: the check catches it.
+    let mut g = Gen(3);
+    for _ in 0..500 {
+        let mut bytes = packed.bytes.clone();
+        let i = 4 + g.below(bytes.len() - 4);
+        bytes[i] ^= 1 << g.below(8);
+        assert!(read_result(&bytes).is_err(), "byte {i} changed");
+    }
     // Oversized, as a link and as an inflated payload.
     let long = format!("#q1={}", "A".repeat(MAX_LINK_CHARS));
     assert!(matches!(unpack(&long), Err(LinkError::TooLong { .. })));
@@ -396,7 +413,8 @@ fn decoders_never_panic_on_arbitrary_bytes_and_strings() {
         let bytes = match round % 3 {
             0 => g.bytes(300),
             1 => g.text(40).into_bytes(),
-            // A valid payload with a few bytes changed.
+            // A valid payload with a few bytes changed (its check then fails, or not: both must
+            // be handled).
             _ => {
                 let mut b = valid.clone();
                 for _ in 0..1 + g.below(3) {
@@ -408,6 +426,9 @@ fn decoders_never_panic_on_arbitrary_bytes_and_strings() {
         };
         let _ = read_question(&bytes);
         let _ = read_result(&bytes);
+        // Sealed, so that the fields are read too.
+        let _ = read_question(&seal(&bytes));
+        let _ = read_result(&seal(&bytes));
         let text = g.text(30);
         let _ = unpack(&text);
         let _ = unpack(&format!("#q1={}", base64url(&bytes)));
@@ -448,7 +469,7 @@ fn no_encoded_output_ever_holds_a_token() {
         match question_payload(&q) {
             Ok(payload) => {
                 made += 1;
-                let json = String::from_utf8(payload.clone()).unwrap();
+                let json = String::from_utf8(payload[4..].to_vec()).unwrap();
                 assert!(!token_shaped(&json), "{json}");
                 assert!(secrets.iter().all(|s| !json.contains(s)), "{json}");
                 let link = fragment(Kind::Question, RAW, &payload);
