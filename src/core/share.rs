@@ -81,6 +81,8 @@ pub enum LinkError {
         size: usize,
         /// The cap it passed.
         cap: usize,
+        /// The unit: "characters" (the link) or "bytes once decompressed".
+        unit: &'static str,
     },
     /// Cut off, edited or otherwise unreadable; the reason names the part.
     Damaged(String),
@@ -99,9 +101,9 @@ impl fmt::Display for LinkError {
                 f,
                 "This link was made by a newer version of gcp-preflight (format \"{key}\"); this page reads \"{QUESTION_KEY}\" and \"{RESULT_KEY}\" links. Open it where it was made, or ask for a new link."
             ),
-            LinkError::TooLong { size, cap } => write!(
+            LinkError::TooLong { size, cap, unit } => write!(
                 f,
-                "This link is too large ({size}, at most {cap} allowed) and was not opened. Ask for a shorter one, or for the JSON report instead."
+                "This link is too large ({size} {unit}; at most {cap} are read) and was not opened. Ask for a shorter one, or for the Markdown or JSON report instead."
             ),
             LinkError::Damaged(why) => write!(
                 f,
@@ -378,6 +380,7 @@ pub fn unpack(fragment: &str) -> Result<Option<Packed>, LinkError> {
         return Err(LinkError::TooLong {
             size: text.chars().count(),
             cap: MAX_LINK_CHARS,
+            unit: "characters",
         });
     }
     let mut found: Option<(Kind, &str)> = None;
@@ -453,6 +456,7 @@ fn payload_text(bytes: &[u8]) -> Result<&str, LinkError> {
         return Err(LinkError::TooLong {
             size: bytes.len(),
             cap: MAX_PAYLOAD_BYTES,
+            unit: "bytes once decompressed",
         });
     }
     let (check, json) = bytes

@@ -70,6 +70,7 @@ async fn open_link(hash: &str) -> Result<Option<Action>, LinkError> {
                 CompressError::TooLarge => LinkError::TooLong {
                     size: MAX_PAYLOAD_BYTES + 1,
                     cap: MAX_PAYLOAD_BYTES,
+                    unit: "bytes once decompressed",
                 },
                 CompressError::Corrupt => {
                     LinkError::Damaged("its compressed data is cut off or edited".into())
