@@ -451,3 +451,77 @@ mod token_field {
         assert!(!format!("{action:?}").contains("SECRET"));
     }
 }
+
+mod share_links {
+    //! Opening a share link: a question fills the form and sends nothing (the run stays idle); a
+    //! result is shown as someone else's until the question, the token or the result changes.
+    use gcp_preflight::core::catalog::Options;
+    use gcp_preflight::core::names::{BucketName, ProjectId};
+    use gcp_preflight::core::permission::Permission;
+    use gcp_preflight::core::share::{OpenedResult, SharedQuestion};
+    use gcp_preflight::ui::state::{Action, Field, OpenedLink, Run, State};
+    use std::rc::Rc;
+    use wasm_bindgen_test::*;
+    use yew::Reducible;
+
+    fn question() -> SharedQuestion {
+        SharedQuestion {
+            project: Some(ProjectId::parse("demo-seed-1").unwrap()),
+            options: Options::default(),
+            include_skypilot: false,
+            custom: vec![
+                Permission::parse("pubsub.topics.publish").unwrap(),
+                Permission::parse("bigquery.datasets.create").unwrap(),
+            ],
+            bucket: Some(BucketName::parse("jobs-bucket").unwrap()),
+            service_account: None,
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn a_question_fills_the_form_and_starts_nothing() {
+        let state = Rc::new(State::new(0)).reduce(Action::OpenQuestion(Box::new(question())));
+        assert_eq!(state.project, "demo-seed-1");
+        assert_eq!(state.bucket, "jobs-bucket");
+        assert_eq!(state.service_account, "");
+        assert!(!state.include_skypilot);
+        assert_eq!(
+            state.custom,
+            "pubsub.topics.publish\nbigquery.datasets.create"
+        );
+        assert_eq!(state.run, Run::Idle);
+        assert!(state.token.is_empty());
+        assert_eq!(state.opened_link, Some(OpenedLink::Question));
+        let edited = state.reduce(Action::Edit(Field::Bucket("other-bucket".into())));
+        assert_eq!(edited.opened_link, None);
+    }
+
+    #[wasm_bindgen_test]
+    fn a_result_is_shown_as_shared_until_something_changes() {
+        let q = question();
+        let opened = OpenedResult {
+            plan: q.plan().unwrap(),
+            question: q,
+            findings: Default::default(),
+            checked_at_ms: 42,
+            email: Some("ada@example.com".into()),
+        };
+        let state = Rc::new(State::new(0)).reduce(Action::OpenResult(Box::new(opened)));
+        assert!(matches!(&state.run, Run::Done(o) if o.checked_at_ms == 42 && !o.from_cache));
+        assert_eq!(
+            state.opened_link,
+            Some(OpenedLink::Result {
+                email: Some("ada@example.com".into()),
+                checked_at_ms: 42
+            })
+        );
+        // Re-check without a token only says so: the shared result stays on screen.
+        let noticed = state.clone().reduce(Action::Notice("Paste a token".into()));
+        assert!(noticed.opened_link.is_some() && matches!(noticed.run, Run::Done(_)));
+        let token = gcp_preflight::core::token::Token::parse("ya29.x").unwrap();
+        let with_token = state.clone().reduce(Action::Token(token));
+        assert_eq!(with_token.opened_link, None);
+        assert_eq!(with_token.run, Run::Idle);
+        assert_eq!(state.reduce(Action::Forget).opened_link, None);
+    }
+}

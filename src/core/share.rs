@@ -133,8 +133,9 @@ pub struct SharedQuestion {
     /// Project ID.
     #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
     pub project: Option<ProjectId>,
-    /// Mode and options.
-    #[serde(rename = "o")]
+    /// Mode and options (one number of bit flags: shorter links, and no second JSON shape of
+    /// [`Options`] to keep stable).
+    #[serde(rename = "o", with = "option_bits")]
     pub options: Options,
     /// Whether the SkyPilot profiles are tested.
     #[serde(rename = "s", default = "default_true")]
@@ -188,6 +189,56 @@ impl SharedQuestion {
     pub fn custom_text(&self) -> String {
         let names: Vec<&str> = self.custom.iter().map(Permission::as_str).collect();
         names.join("\n")
+    }
+}
+
+/// [`Options`] as bit flags: 1 the SkyPilot-docs mode, then custom VPC, reservations, open
+/// ports, TPUs, clone disk, custom image, GCS mounts. An unknown bit is refused.
+mod option_bits {
+    use super::super::catalog::{Mode, Options};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    fn flags(o: &Options) -> [bool; 8] {
+        [
+            o.mode == Mode::SkyPilotDocs,
+            o.custom_vpc,
+            o.reservations,
+            o.open_ports,
+            o.tpus,
+            o.clone_disk,
+            o.custom_image,
+            o.gcs_mounts,
+        ]
+    }
+
+    pub fn serialize<S: Serializer>(options: &Options, s: S) -> Result<S::Ok, S::Error> {
+        let bits = flags(options)
+            .iter()
+            .enumerate()
+            .fold(0u32, |bits, (i, on)| bits | u32::from(*on) << i);
+        s.serialize_u32(bits)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Options, D::Error> {
+        let bits = u32::deserialize(d)?;
+        if bits >= 1 << 8 {
+            return Err(serde::de::Error::custom("unknown options"));
+        }
+        let on = |i: u32| bits & (1 << i) != 0;
+        Ok(Options {
+            mode: if on(0) {
+                Mode::SkyPilotDocs
+            } else {
+                Mode::SkyCheckParity
+            },
+            custom_vpc: on(1),
+            reservations: on(2),
+            open_ports: on(3),
+            tpus: on(4),
+            clone_disk: on(5),
+            custom_image: on(6),
+            gcs_mounts: on(7),
+        })
     }
 }
 

@@ -205,8 +205,8 @@ async function main() {
     t.test('links carrying a token are refused with a warning, and the fragment is cleared', async () => {
       const links = [
         `${site.url}#access_token=${FOREIGN_TOKEN}&token_type=Bearer`,
-        rawLink(site.url, 'q1', { p: 'demo-seed-1', o: { mode: 'SkyCheckParity' }, c: [`${FOREIGN_TOKEN}.get`] }),
-        rawLink(site.url, 'q1', { p: FOREIGN_TOKEN, o: {} }),
+        rawLink(site.url, 'q1', { p: 'demo-seed-1', o: 0, c: [`${FOREIGN_TOKEN}.get`] }),
+        rawLink(site.url, 'q1', { p: FOREIGN_TOKEN, o: 0 }),
         `${questionLink}&token=${FOREIGN_TOKEN}`,
       ];
       const mark = fake.mark();
@@ -233,7 +233,7 @@ async function main() {
         [`${site.url}${hash.slice(0, middle)}${flip(hash[middle])}${hash.slice(middle + 1)}`, /damaged/],
         [`${site.url}#r1=${'A'.repeat(70000)}`, /too large/],
         [`${site.url}#q2=AAAA`, /newer version of gcp-preflight/],
-        [rawLink(site.url, 'r1', { q: { p: 'demo-seed-1', o: {} } }), /damaged/],
+        [rawLink(site.url, 'r1', { q: { p: 'demo-seed-1', o: 0 } }), /damaged/],
       ];
       for (const [link, want] of cases) {
         await app.open(site.url);

@@ -510,3 +510,18 @@ fn a_plan_gives_back_its_question() {
         assert_eq!(SharedQuestion::from_plan(&plan).plan(), Some(plan));
     }
 }
+
+#[test]
+fn every_option_survives_its_bit_flags() {
+    for bits in 0u32..256 {
+        let json = format!(r#"{{"o":{bits}}}"#);
+        let q = read_question(&seal(json.as_bytes())).unwrap();
+        let back = String::from_utf8(question_payload(&q).unwrap()[4..].to_vec()).unwrap();
+        assert_eq!(back, format!(r#"{{"o":{bits},"s":true}}"#));
+        assert_eq!(read_question(&question_payload(&q).unwrap()).unwrap(), q);
+    }
+    assert!(matches!(
+        read_question(&seal(br#"{"o":256}"#)),
+        Err(LinkError::Damaged(_))
+    ));
+}
