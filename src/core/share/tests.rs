@@ -525,3 +525,41 @@ fn every_option_survives_its_bit_flags() {
         Err(LinkError::Damaged(_))
     ));
 }
+
+#[test]
+fn no_result_link_ever_holds_a_token() {
+    let q = full_question();
+    let (plan, findings) = checked(&q, demo::DEMO_TOKEN_ALICE);
+    let mut g = Gen(99);
+    let (mut made, mut refused) = (0, 0);
+    for _ in 0..2000 {
+        // Emails from generated pieces, some with a secret as the local part.
+        let local = match g.below(3) {
+            0 => "AbCdEf0123456789GhIjKlMnOpQrStUv".to_string(),
+            _ => g.text(6),
+        };
+        let email = format!("{local}@example.com");
+        let Some(shared) = SharedResult::new(&plan, q.clone(), &findings, g.next(), Some(&email))
+        else {
+            panic!("a complete check is shareable");
+        };
+        match result_payload(&shared) {
+            Ok(payload) => {
+                made += 1;
+                let json = String::from_utf8_lossy(&payload[4..]).into_owned();
+                assert!(!token_shaped(&json), "{json}");
+                assert!(!json.contains("AbCdEf0123456789"), "{json}");
+                let opened = read_result(&payload).unwrap();
+                assert_eq!(opened.email, shared.email);
+            }
+            Err(e) => {
+                assert_eq!(e, LinkError::TokenShaped);
+                refused += 1;
+            }
+        }
+    }
+    assert!(
+        made > 100 && refused > 100,
+        "made {made}, refused {refused}"
+    );
+}
