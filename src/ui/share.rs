@@ -200,6 +200,22 @@ pub fn ShareQuestion(props: &ShareQuestionProps) -> Html {
     let state = &props.state;
     let link = use_state(|| None::<MadeLink>);
     let said = use_state(|| None::<String>);
+    // A link made before the question changed no longer says what the form says: drop it.
+    {
+        let (link, said) = (link.clone(), said.clone());
+        let question = (
+            state.project.clone(),
+            state.options,
+            state.include_skypilot,
+            state.custom.clone(),
+            state.bucket.clone(),
+            state.service_account.clone(),
+        );
+        use_effect_with(question, move |_| {
+            link.set(None);
+            said.set(None);
+        });
+    }
     let onclick = {
         let state = state.clone();
         let link = link.clone();
@@ -303,6 +319,19 @@ pub fn ResultActions(props: &ResultActionsProps) -> Html {
     let link = use_state(|| None::<MadeLink>);
     let said = use_state(|| None::<String>);
     let outcome = &props.outcome;
+    // Another result on screen: a link made for the previous one is dropped.
+    {
+        let (link, said) = (link.clone(), said.clone());
+        let shown = (
+            outcome.plan.fingerprint.clone(),
+            outcome.plan.project.clone(),
+            outcome.checked_at_ms,
+        );
+        use_effect_with(shown, move |_| {
+            link.set(None);
+            said.set(None);
+        });
+    }
     let markdown = {
         let outcome = outcome.clone();
         let email = props.email.clone();

@@ -107,6 +107,10 @@ async function main() {
       assertEqual(json.c, ['bigquery.datasets.create', 'pubsub.topics.publish'], 'custom list in the payload');
       await browser.page.getByLabel('Share link', { exact: true }).scrollIntoViewIfNeeded();
       await shot(browser.page, 'share-link');
+      // Changing the question drops the link made for the old one.
+      await app.enterProject('demo-full-2');
+      await poll(async () => (await browser.page.getByLabel('Share link', { exact: true }).count()) === 0,
+        { timeout: TIMEOUT, what: 'the stale Share link removed' });
       return `${questionLink.length} characters`;
     });
 
@@ -158,6 +162,7 @@ async function main() {
       await app.button('Share result').click();
       resultLinkNoEmail = await linkFrom(browser.page, 'Result link');
       const without = payloadOf(resultLinkNoEmail);
+      assert(without.json.t === withEmail.json.t, 'the same result, shared twice');
       assertEqual(without.json.e, undefined, 'no email with the box off');
       assert(!JSON.stringify(without.json).includes(alice.email), 'the email appears nowhere');
       return `${resultLink.length} characters (${withEmail.deflated ? 'deflated' : 'raw'})`;
