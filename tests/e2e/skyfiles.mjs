@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync, execFileSync } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { startFakeGoogle } from './fake-google.mjs';
 import { HERE, createRunner, assert, assertEqual, poll, distDir, startStaticServer, launchBrowser } from './harness.mjs';
 import { AppPage, ALL_TOPICS, FIRST_LAUNCH } from './app-page.mjs';
@@ -51,6 +51,19 @@ function makeCa(dir) {
   ssl(['x509', '-req', '-in', f('leaf.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial',
     '-out', f('leaf.pem'), '-days', '2', '-extfile', f('leaf.ext')]);
   return { caPath: f('ca.pem'), key: fs.readFileSync(f('leaf.key')), cert: fs.readFileSync(f('leaf.pem')) };
+}
+
+/** Runs a command without blocking the event loop; resolves { status, stdout, stderr }. */
+function run(cmd, args, { env }) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }
 
 const LABEL = { ready: 'Ready', not_ready: 'Not ready', unknown: 'Unknown' };
@@ -97,13 +110,13 @@ async function main() {
     const topics = [...ALL_TOPICS.filter((t) => t.key !== 'custom'), FIRST_LAUNCH];
     await poll(async () => Object.values(await app.verdictsOf(topics)).every((v) => v && v !== 'Checking…'), { what: 'verdicts', timeout: 20_000 });
     const inBrowser = await app.verdictsOf(topics);
-    const r = spawnSync(BIN, ['check', '-p', 'demo-seed-1', '--json', '--fresh', '--sky-config', path.join(tmp, 'config.yaml'), path.join(tmp, 'task.yaml')], {
+    // Asynchronously: the fake Google answers from this same process.
+    const r = await run(BIN, ['check', '-p', 'demo-seed-1', '--json', '--fresh', '--sky-config', path.join(tmp, 'config.yaml'), path.join(tmp, 'task.yaml')], {
       env: {
         PATH: process.env.PATH, HOME: tmp,
         GCP_PREFLIGHT_TEST_ENDPOINT: `https://127.0.0.1:${fake.port}`, GCP_PREFLIGHT_TEST_CA: caPath,
         GCP_PREFLIGHT_CACHE_DIR: path.join(tmp, 'cache'), GCP_PREFLIGHT_TOKEN: TOKENS.alice,
       },
-      encoding: 'utf8',
     });
     assert(r.status === 0 || r.status === 1, `CLI exit ${r.status}: ${r.stderr}`);
     const report = JSON.parse(r.stdout);
