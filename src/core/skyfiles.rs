@@ -771,17 +771,6 @@ impl SkyFiles {
                 });
             }
         }
-        if self.buckets.len() > 1 {
-            let rest: Vec<String> = self.buckets[1..]
-                .iter()
-                .map(|(b, o)| format!("{} ({o})", b.as_str()))
-                .collect();
-            self.notes.push(format!(
-                "One bucket is probed per check ({}); check the others separately: {}.",
-                self.buckets[0].0.as_str(),
-                rest.join(", ")
-            ));
-        }
         if matches!(self.target, Some(GcpTarget::NotGcp(_))) {
             return;
         }
