@@ -268,36 +268,103 @@ async fn check_command<T: Transport, S: Store>(args: &CheckArgs, env: &Env<'_, T
         Ok(t) => t,
         Err(e) => return Outcome::error(e),
     };
-    let token = token.expose();
-    let now = (env.now_ms)();
+    let checked = match check_plans(
+        plans,
+        token.expose(),
+        env.transport,
+        env.store,
+        args.fresh,
+        env.now_ms,
+    )
+    .await
+    {
+        Ok(c) => c,
+        Err(e) => return Outcome::error(e),
+    };
+    let now = checked.now_ms;
+    let identity = &checked.identity;
+    let plans: Vec<&Plan> = checked.answers.iter().map(|a| &a.plan).collect();
+    let results: Vec<(&Findings, Option<u64>)> = checked
+        .answers
+        .iter()
+        .map(|a| (&a.findings, a.cached_at_ms))
+        .collect();
+    let buckets: Vec<BucketOutcome<'_>> = extra_buckets
+        .iter()
+        .zip(plans.iter().zip(&results).skip(1))
+        .map(|((bucket, origin), (plan, (findings, _)))| BucketOutcome {
+            bucket: bucket.as_str(),
+            origin,
+            storage: verdicts(plan, findings)
+                .into_iter()
+                .find(|v| v.topic == Topic::Storage),
+        })
+        .collect();
+    let (findings, cached_at) = results[0];
+    let checked_at = cached_at.unwrap_or(checked.checked_at_ms);
+    finish(
+        args, plans[0], findings, identity, header, &buckets, checked_at, cached_at, now,
+    )
+}
+
+/// One plan's answer.
+#[derive(Clone, Debug)]
+pub struct Answer {
+    /// The plan.
+    pub plan: Plan,
+    /// What was found (from Google, or the cache).
+    pub findings: Findings,
+    /// When the cached answer was checked; `None` when Google was asked now.
+    pub cached_at_ms: Option<u64>,
+}
+
+/// What [`check_plans`] found.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    /// Whose token it was.
+    pub identity: Identity,
+    /// One answer per plan, in the order given.
+    pub answers: Vec<Answer>,
+    /// When the answers asked of Google now arrived.
+    pub checked_at_ms: u64,
+    /// The clock when the check began.
+    pub now_ms: u64,
+}
+
+/// Answers `plans` as the browser does: from a fresh cache entry of the token's account where
+/// one exists (unless `fresh`), else from Google, every request in one wave with tokeninfo
+/// (tokeninfo goes first only when entries for these plans exist, since whose they are depends
+/// on the account). Complete answers are cached; errors never are. The reusable heart of the
+/// terminal build (a Python binding calls this with its own token and store).
+pub async fn check_plans<T: Transport, S: Store>(
+    plans: Vec<Plan>,
+    token: &str,
+    transport: &T,
+    store: Option<&S>,
+    fresh: bool,
+    now_ms: &dyn Fn() -> u64,
+) -> Result<Checked, String> {
+    let now = now_ms();
     // Whose a cached answer is depends on the account: ask tokeninfo first only when entries
     // for this project and these plans exist; otherwise send the check alongside it (one wave).
-    let may_be_cached = !args.fresh
-        && env
-            .store
-            .is_some_and(|store| plans.iter().all(|plan| cache::may_answer(store, plan)));
+    let may_be_cached = !fresh
+        && store.is_some_and(|store| plans.iter().all(|plan| cache::may_answer(store, plan)));
     let (identity, speculative) = if may_be_cached {
-        (
-            check::lookup_identity(env.transport, token, now).await,
-            None,
-        )
+        (check::lookup_identity(transport, token, now).await, None)
     } else {
         let (identity, findings) = futures::join!(
-            check::lookup_identity(env.transport, token, now),
-            join_all(plans.iter().map(|plan| check::run(
-                env.transport,
-                plan,
-                token,
-                TokenScope::Full
-            )))
+            check::lookup_identity(transport, token, now),
+            join_all(
+                plans
+                    .iter()
+                    .map(|plan| check::run(transport, plan, token, TokenScope::Full))
+            )
         );
         (identity, Some(findings))
     };
     let identity = match identity {
         Ok(id) => id,
-        Err(e) => {
-            return Outcome::error(format!("tokeninfo could not say whose the token is: {e}"))
-        }
+        Err(e) => return Err(format!("tokeninfo could not say whose the token is: {e}")),
     };
     let scope = if identity.can_call_iam() {
         TokenScope::Full
@@ -312,8 +379,8 @@ async fn check_command<T: Transport, S: Store>(args: &CheckArgs, env: &Env<'_, T
             .as_ref()
             .filter(|_| scope == TokenScope::Full)
             .map(|all| all[i].clone());
-        let cached = match (&speculated, env.store, &identity.account_id) {
-            (None, Some(store), Some(account)) if !args.fresh => {
+        let cached = match (&speculated, store, &identity.account_id) {
+            (None, Some(store), Some(account)) if !fresh => {
                 match cache::lookup(store, &CacheKey::new(account, plan), now) {
                     Lookup::Fresh(entry) => Some(entry),
                     Lookup::Miss => None,
@@ -334,44 +401,38 @@ async fn check_command<T: Transport, S: Store>(args: &CheckArgs, env: &Env<'_, T
             .iter()
             .zip(&answers)
             .filter(|(_, (findings, _))| findings.is_none())
-            .map(|(plan, _)| check::run(env.transport, plan, token, scope)),
+            .map(|(plan, _)| check::run(transport, plan, token, scope)),
     )
     .await;
     let mut missing = missing.into_iter();
-    let checked_now = (env.now_ms)();
-    let mut results: Vec<(Findings, Option<u64>)> = Vec::new();
-    for (plan, (findings, cached_at)) in plans.iter().zip(answers) {
+    let checked_now = now_ms();
+    let mut results: Vec<Answer> = Vec::new();
+    for (plan, (findings, cached_at)) in plans.into_iter().zip(answers) {
         let findings = match findings {
             Some(f) => f,
             None => missing.next().unwrap_or_default(),
         };
         if cached_at.is_none() {
-            if let (Some(store), Some(account)) = (env.store, &identity.account_id) {
-                let key = CacheKey::new(account, plan);
+            if let (Some(store), Some(account)) = (store, &identity.account_id) {
+                let key = CacheKey::new(account, &plan);
                 if let Some(entry) = CacheEntry::new(&key, &findings, checked_now, DEFAULT_TTL_MS) {
                     // A cache that cannot be written costs only the next check's time.
                     let _ = cache::save(store, &key, &entry, checked_now);
                 }
             }
         }
-        results.push((findings, cached_at));
+        results.push(Answer {
+            plan,
+            findings,
+            cached_at_ms: cached_at,
+        });
     }
-    let buckets: Vec<BucketOutcome<'_>> = extra_buckets
-        .iter()
-        .zip(plans.iter().zip(&results).skip(1))
-        .map(|((bucket, origin), (plan, (findings, _)))| BucketOutcome {
-            bucket: bucket.as_str(),
-            origin,
-            storage: verdicts(plan, findings)
-                .into_iter()
-                .find(|v| v.topic == Topic::Storage),
-        })
-        .collect();
-    let (findings, cached_at) = &results[0];
-    let checked_at = cached_at.unwrap_or(checked_now);
-    finish(
-        args, &plans[0], findings, &identity, header, &buckets, checked_at, *cached_at, now,
-    )
+    Ok(Checked {
+        identity,
+        answers: results,
+        checked_at_ms: checked_now,
+        now_ms: now,
+    })
 }
 
 /// The object-access verdict on one more bucket the files name.
