@@ -12,3 +12,7 @@ pub mod gcp;
 pub mod storage;
 #[cfg(target_arch = "wasm32")]
 pub mod ui;
+
+/// The terminal build (`gcp-preflight check`): native transport, file cache, CLI.
+#[cfg(not(target_arch = "wasm32"))]
+pub mod native;

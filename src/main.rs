@@ -1,5 +1,5 @@
-//! Entry point of the browser app: it only renders [`gcp_preflight::ui::App`].
-//! On the host it does nothing, so that `cargo build` and `cargo test` work natively.
+//! Entry point. In the browser (`wasm32`) it renders [`gcp_preflight::ui::App`]; natively it is
+//! the `gcp-preflight` command ([`gcp_preflight::native::cli`]).
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
@@ -8,5 +8,5 @@ fn main() {
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
-    eprintln!("gcp-preflight is a browser app: run `scripts/serve` (see README.md).");
+    std::process::exit(gcp_preflight::native::cli::main());
 }

@@ -20,6 +20,7 @@ pub mod plan;
 pub mod report;
 pub mod roles;
 pub mod share;
+pub mod skyfiles;
 pub mod token;
 pub mod verdict;
 

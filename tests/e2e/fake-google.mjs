@@ -371,9 +371,10 @@ export function proxyErrorHtml(status) {
  * Starts the fake. `port` 0 (default) picks a free port on 127.0.0.1.
  * Returns the control object described at the top of this file.
  */
-export async function startFakeGoogle({ port = 0, host = '127.0.0.1' } = {}) {
+export async function startFakeGoogle({ port = 0, host = '127.0.0.1', tls = null } = {}) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-google-'));
-  const { key, cert } = makeCert(tmp);
+  // tls: { key, cert } from the caller (e.g. a leaf signed by a test CA that a client trusts).
+  const { key, cert } = tls ?? makeCert(tmp);
   const t0 = performance.now();
   const now = () => Math.round((performance.now() - t0) * 10) / 10;
 

@@ -1,0 +1,409 @@
+//! `gcp-preflight check` against the simulated Google through the `Transport` seam: argument
+//! handling, exit codes, the cache (hit, miss, `--fresh`, TTL, per account), and that the token
+//! never appears in what is printed.
+#![cfg(not(target_arch = "wasm32"))]
+
+use gcp_preflight::core::cache::{MemoryStore, Store};
+use gcp_preflight::core::demo::{
+    demo_world, Failure, SimulatedGoogle, DEMO_PROJECT_SEED, DEMO_TOKEN_ALICE, DEMO_TOKEN_BOB,
+};
+use gcp_preflight::core::token::Token;
+use gcp_preflight::native::cli::{run, Env, Outcome, EXIT_NOT_READY, EXIT_READY, EXIT_UNKNOWN};
+use std::cell::{Cell, RefCell};
+use std::path::{Path, PathBuf};
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/skypilot");
+
+/// One simulated machine: Google, a cache, a clock and a token source.
+struct Machine {
+    google: SimulatedGoogle,
+    store: MemoryStore,
+    now: Cell<u64>,
+    token: RefCell<Result<String, String>>,
+    token_asks: Cell<u32>,
+    token_cmds: RefCell<Vec<Option<String>>>,
+}
+
+impl Machine {
+    fn new() -> Self {
+        Self::with_google(SimulatedGoogle::new(demo_world()))
+    }
+
+    fn with_google(google: SimulatedGoogle) -> Self {
+        Machine {
+            google,
+            store: MemoryStore::default(),
+            now: Cell::new(1_800_000_000_000),
+            token: RefCell::new(Ok(DEMO_TOKEN_ALICE.into())),
+            token_asks: Cell::new(0),
+            token_cmds: RefCell::new(Vec::new()),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Outcome {
+        let token = |cmd: Option<&str>| {
+            self.token_asks.set(self.token_asks.get() + 1);
+            self.token_cmds.borrow_mut().push(cmd.map(str::to_owned));
+            self.token
+                .borrow()
+                .clone()
+                .and_then(|t| Token::parse(&t).map_err(|e| e.to_string()))
+        };
+        let read = |p: &Path| std::fs::read_to_string(Path::new(FIXTURES).join(p));
+        let now = || self.now.get();
+        let env = Env {
+            transport: &self.google,
+            store: Some(&self.store),
+            token: &token,
+            read_file: &read,
+            default_sky_config: None,
+            now_ms: &now,
+        };
+        let mut argv = vec!["gcp-preflight".to_owned()];
+        argv.extend(args.iter().map(|a| a.to_string()));
+        let outcome = run(&argv, &env);
+        for t in [DEMO_TOKEN_ALICE, DEMO_TOKEN_BOB] {
+            assert!(
+                !outcome.stdout.contains(t) && !outcome.stderr.contains(t),
+                "token printed: {outcome:?}"
+            );
+        }
+        outcome
+    }
+
+    fn requests(&self) -> usize {
+        self.google.request_count()
+    }
+}
+
+#[test]
+fn ready_is_exit_0_and_not_ready_is_exit_1_with_the_missing_and_the_fix() {
+    let m = Machine::new();
+    *m.token.borrow_mut() = Ok(DEMO_TOKEN_BOB.into());
+    let out = m.run(&["check", "-p", DEMO_PROJECT_SEED]);
+    assert_eq!(out.code, EXIT_READY, "{out:?}");
+    assert!(
+        out.stdout.contains("Compute          Ready"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("as bob@example.com (checked just now)"));
+
+    let m = Machine::new();
+    let out = m.run(&["check", "--project", DEMO_PROJECT_SEED]);
+    assert_eq!(out.code, EXIT_NOT_READY, "{out:?}");
+    assert!(
+        out.stdout.contains("Compute          Not ready"),
+        "{}",
+        out.stdout
+    );
+    assert!(out
+        .stdout
+        .contains("missing: compute.firewalls.create, compute.firewalls.delete"));
+    assert!(
+        out.stdout
+            .contains("gcloud projects add-iam-policy-binding"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("Not ready: see what is missing above."));
+    assert_eq!(m.token_asks.get(), 1);
+}
+
+#[test]
+fn a_cold_check_sends_tokeninfo_with_the_wave_and_a_second_run_is_answered_from_the_cache() {
+    let m = Machine::new();
+    let first = m.run(&["check", "-p", DEMO_PROJECT_SEED]);
+    let cold = m.requests();
+    assert_eq!(cold, 8, "tokeninfo + the 7 requests of the seed check");
+    assert_eq!(m.store.keys().len(), 1);
+
+    m.now.set(m.now.get() + 3 * 60_000);
+    let second = m.run(&["check", "-p", DEMO_PROJECT_SEED]);
+    assert_eq!(m.requests() - cold, 1, "tokeninfo only: whose the entry is");
+    assert_eq!(second.code, first.code);
+    assert!(
+        second.stdout.contains("cached result, 3 minutes ago"),
+        "{}",
+        second.stdout
+    );
+
+    // --fresh asks Google again.
+    let before = m.requests();
+    let fresh = m.run(&["check", "-p", DEMO_PROJECT_SEED, "--fresh"]);
+    assert_eq!(m.requests() - before, 8);
+    assert!(fresh.stdout.contains("checked just now"));
+
+    // Past the TTL (10 minutes) the entry is not used.
+    m.now.set(m.now.get() + 11 * 60_000);
+    let before = m.requests();
+    m.run(&["check", "-p", DEMO_PROJECT_SEED]);
+    assert_eq!(m.requests() - before, 1 + 7);
+}
+
+#[test]
+fn the_cache_is_per_account_and_per_plan() {
+    let m = Machine::new();
+    m.run(&["check", "-p", DEMO_PROJECT_SEED]);
+    let base = m.requests();
+    // Another account: a miss (its own check), and its own verdict.
+    *m.token.borrow_mut() = Ok(DEMO_TOKEN_BOB.into());
+    let bob = m.run(&["check", "-p", DEMO_PROJECT_SEED]);
+    assert_eq!(bob.code, EXIT_READY);
+    assert_eq!(m.requests() - base, 1 + 7);
+    // Another plan (a custom VPC from the config file): a miss too.
+    *m.token.borrow_mut() = Ok(DEMO_TOKEN_ALICE.into());
+    let before = m.requests();
+    m.run(&[
+        "check",
+        "-p",
+        DEMO_PROJECT_SEED,
+        "--sky-config",
+        "config.yaml",
+    ]);
+    assert!(m.requests() - before > 1);
+    // Its service account (gcp.remote_identity) does not exist in this world: that answer is an
+    // error, so the result is not cached.
+    assert_eq!(m.store.keys().len(), 2);
+}
+
+#[test]
+fn a_failed_request_is_exit_2_and_never_cached() {
+    // Resource Manager is off in gcloud's consumer project: testIamPermissions fails.
+    let mut world = demo_world();
+    world
+        .consumer_disabled
+        .insert("cloudresourcemanager.googleapis.com".into());
+    let m = Machine::with_google(SimulatedGoogle::new(world));
+    *m.token.borrow_mut() = Ok(DEMO_TOKEN_BOB.into());
+    let out = m.run(&["check", "-p", DEMO_PROJECT_SEED]);
+    assert_eq!(out.code, EXIT_UNKNOWN, "{out:?}");
+    assert!(
+        out.stdout.contains("Error: Project skypilot-seed-demo"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("nothing was cached"));
+    assert!(
+        m.store.keys().is_empty(),
+        "an incomplete result is not cached"
+    );
+
+    // tokeninfo itself dropped (every retry): no identity, exit 2, the reason on stderr.
+    let m = Machine::new();
+    *m.google.fail_next.borrow_mut() = vec![Failure::Drop; 4];
+    let out = m.run(&["check", "-p", DEMO_PROJECT_SEED]);
+    assert_eq!(out.code, EXIT_UNKNOWN, "{out:?}");
+    assert!(out.stderr.contains("tokeninfo"), "{}", out.stderr);
+    assert!(m.store.keys().is_empty());
+}
+
+#[test]
+fn argument_and_input_errors_are_exit_2_with_a_message() {
+    let m = Machine::new();
+    let out = m.run(&["check"]);
+    assert_eq!(out.code, EXIT_UNKNOWN);
+    assert!(out.stderr.contains("--project"), "{}", out.stderr);
+    let out = m.run(&["check", "-p", "Bad_Project"]);
+    assert_eq!(out.code, EXIT_UNKNOWN);
+    assert!(
+        out.stderr.starts_with("gcp-preflight: --project: "),
+        "{}",
+        out.stderr
+    );
+    let out = m.run(&["check", "-p", "p-123456", "--bucket", "Bad Bucket"]);
+    assert_eq!(out.code, EXIT_UNKNOWN);
+    let out = m.run(&["check", "-p", "p-123456", "malformed.yaml"]);
+    assert_eq!(out.code, EXIT_UNKNOWN);
+    assert!(
+        out.stderr.contains("malformed.yaml: line 5, column 4: "),
+        "{}",
+        out.stderr
+    );
+    let out = m.run(&["check", "-p", "p-123456", "missing.yaml"]);
+    assert_eq!(out.code, EXIT_UNKNOWN);
+    assert!(
+        out.stderr.contains("cannot read missing.yaml"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(m.requests(), 0, "nothing is sent before the input is good");
+    assert_eq!(m.token_asks.get(), 0, "nor is a token asked for");
+    // The token is never an argument.
+    let out = m.run(&["check", "-p", "p-123456", "--token", "ya29.x"]);
+    assert_eq!(out.code, EXIT_UNKNOWN);
+    // --help and --version are not errors.
+    let out = m.run(&["check", "--help"]);
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.contains("--token-cmd"));
+    assert!(m.run(&["--version"]).stdout.contains("gcp-preflight"));
+}
+
+#[test]
+fn token_problems_are_exit_2_and_the_token_command_is_passed_on() {
+    let m = Machine::new();
+    *m.token.borrow_mut() = Err("`gcloud …` failed: Reauthentication required".into());
+    let out = m.run(&["check", "-p", DEMO_PROJECT_SEED]);
+    assert_eq!(out.code, EXIT_UNKNOWN);
+    assert!(out.stderr.contains("Reauthentication required"));
+    assert_eq!(m.requests(), 0);
+    *m.token.borrow_mut() = Ok("ya29.unknown-to-google".into());
+    let out = m.run(&[
+        "check",
+        "-p",
+        DEMO_PROJECT_SEED,
+        "--token-cmd",
+        "pass show gcp",
+    ]);
+    assert_eq!(out.code, EXIT_UNKNOWN, "{out:?}");
+    assert!(out.stderr.contains("tokeninfo"), "{}", out.stderr);
+    assert!(!out.stderr.contains("ya29.unknown-to-google"));
+    assert_eq!(
+        m.token_cmds.borrow().last().unwrap().as_deref(),
+        Some("pass show gcp")
+    );
+    assert!(m.store.keys().is_empty());
+}
+
+#[test]
+fn json_is_the_browser_report_with_the_options_from_the_files() {
+    let m = Machine::new();
+    let out = m.run(&[
+        "check",
+        "-p",
+        DEMO_PROJECT_SEED,
+        "--json",
+        "--sky-config",
+        "config.yaml",
+        "pipeline.yaml",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(report["schema"], "gcp-preflight.report/v1");
+    assert_eq!(report["project"], DEMO_PROJECT_SEED);
+    let options = &report["options"];
+    for key in [
+        "custom_vpc",
+        "reservations",
+        "tpus",
+        "open_ports",
+        "custom_image",
+        "gcs_mounts",
+    ] {
+        assert_eq!(options[key], true, "{key}: {options}");
+    }
+    assert_eq!(
+        report["bucket"], "team-ml-jobs",
+        "jobs.bucket is the one probed"
+    );
+    assert_eq!(
+        report["service_account"],
+        "trainer@ml-prod-4821.iam.gserviceaccount.com"
+    );
+    assert_eq!(out.code, EXIT_NOT_READY);
+}
+
+#[test]
+fn a_task_that_cannot_run_on_gcp_needs_no_check() {
+    let m = Machine::new();
+    let out = m.run(&["check", "-p", DEMO_PROJECT_SEED, "aws-only.yaml"]);
+    assert_eq!(out.code, EXIT_READY);
+    assert!(
+        out.stdout.contains(
+            "Nothing to check: no task can run on GCP (aws-only.yaml: resources.cloud pins aws)"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(m.requests(), 0);
+    assert_eq!(m.token_asks.get(), 0);
+}
+
+#[test]
+fn the_table_shows_what_the_files_set_and_where() {
+    let m = Machine::new();
+    let out = m.run(&[
+        "check",
+        "-p",
+        DEMO_PROJECT_SEED,
+        "--sky-config",
+        "config.yaml",
+        "any-of.yaml",
+    ]);
+    for line in [
+        "from config.yaml: gcp.vpc_name",
+        "from config.yaml: gcp.specific_reservations",
+        "from any-of.yaml: resources.any_of[1].ports",
+        "from config.yaml: gcp.remote_identity",
+        "Runs on              GCP",
+        "Ignored (no effect on GCP permissions): config.yaml: jobs.controller",
+    ] {
+        assert!(out.stdout.contains(line), "{line}\n{}", out.stdout);
+    }
+    // The task's config override disables the jobs bucket: no bucket probed.
+    assert!(
+        out.stdout
+            .contains("is not used: any-of.yaml: config.jobs.force_disable_cloud_bucket is true"),
+        "{}",
+        out.stdout
+    );
+    let _ = PathBuf::new();
+}
+
+#[test]
+fn every_bucket_the_files_name_is_probed_and_counts_in_the_exit_code() {
+    use gcp_preflight::core::demo::Resource;
+    let mut world = demo_world();
+    // Bob holds everything on the seed project, whose grants reach its own bucket; the other
+    // bucket lives in another team's project, where Bob holds nothing.
+    for (name, project) in [
+        ("bob-ok-bucket", DEMO_PROJECT_SEED),
+        ("bob-locked-bucket", "another-team-project"),
+    ] {
+        world.buckets.push(Resource {
+            name: name.into(),
+            project: project.into(),
+            ..Resource::default()
+        });
+    }
+    let m = Machine::with_google(SimulatedGoogle::new(world));
+    *m.token.borrow_mut() = Ok(DEMO_TOKEN_BOB.into());
+    let task = std::env::temp_dir().join(format!("two-buckets-{}.yaml", std::process::id()));
+    std::fs::write(
+        &task,
+        "resources:\n  cloud: gcp\nfile_mounts:\n  /ok: gs://bob-ok-bucket/data\n  /locked:\n    source: gs://bob-locked-bucket\n    mode: MOUNT\nrun: x\n",
+    )
+    .unwrap();
+    let task = task.to_str().unwrap().to_owned();
+    let out = m.run(&["check", "-p", DEMO_PROJECT_SEED, &task]);
+    assert_eq!(out.code, EXIT_NOT_READY, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("Storage          Ready"),
+        "the first bucket: {}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("Other buckets the files name"),
+        "{}",
+        out.stdout
+    );
+    let locked = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("  bob-locked-bucket"))
+        .unwrap();
+    assert!(
+        locked.contains("Not ready") && locked.contains("file_mounts./locked.source"),
+        "{locked}"
+    );
+    let cold = m.requests();
+    // Both answers are cached: the second run asks tokeninfo only, with the same outcome.
+    let again = m.run(&["check", "-p", DEMO_PROJECT_SEED, &task]);
+    assert_eq!(m.requests() - cold, 1);
+    assert_eq!(again.code, EXIT_NOT_READY);
+    // --json: the main report on stdout, the other bucket on stderr.
+    let json = m.run(&["check", "-p", DEMO_PROJECT_SEED, &task, "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(report["bucket"], "bob-ok-bucket");
+    assert!(json.stderr.contains("bob-locked-bucket"), "{}", json.stderr);
+    std::fs::remove_file(&task).unwrap();
+}
