@@ -17,8 +17,10 @@ pub mod names;
 pub mod patterns;
 pub mod permission;
 pub mod plan;
+pub mod projects;
 pub mod report;
 pub mod roles;
+pub mod signin;
 pub mod token;
 pub mod verdict;
 
