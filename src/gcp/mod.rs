@@ -1,6 +1,8 @@
 //! Browser transports: `fetch` to Google's API hosts, and the simulated Google for demo mode;
 //! [`Cancellable`] stops a check's requests when its token is forgotten or replaced.
 
+pub mod gis;
+
 use crate::core::demo::SimulatedGoogle;
 use crate::core::endpoints::is_google_api_url;
 use crate::core::http::{Auth, Method, NetError, Request, Response, Transport};

@@ -277,6 +277,7 @@ pub fn CheckForm(props: &FormProps) -> Html {
                 </div>
             }
             <section class="field-group">
+                <super::signin::SignIn dispatch={dispatch.clone()} identity={state.identity.clone()} />
                 <label for="token">{ "Access token" }</label>
                 <div class="row">
                     <input id="token" type="password" autocomplete="off" spellcheck="false"
@@ -311,12 +312,7 @@ pub fn CheckForm(props: &FormProps) -> Html {
                 <input id="project" type="text" list="project-suggestions" autocomplete="off" spellcheck="false"
                     placeholder="my-project-123" value={state.project.clone()}
                     aria-describedby="project-error" oninput={text_input(dispatch, Field::Project)} />
-                if state.demo {
-                    <datalist id="project-suggestions">
-                        <option value={demo::DEMO_PROJECT_SEED} />
-                        <option value={demo::DEMO_PROJECT_TEAM} />
-                    </datalist>
-                }
+                <super::picker::ProjectSuggestions state={state.clone()} />
                 { field_error("project-error", project_error) }
                 <p class="hint">
                     { "`sky check gcp` tests permissions on the default project of your application-default credentials (" }

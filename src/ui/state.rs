@@ -7,6 +7,7 @@ use crate::core::check::Findings;
 use crate::core::google_error::ApiError;
 use crate::core::identity::Identity;
 use crate::core::plan::Plan;
+use crate::core::projects::ProjectSummary;
 use crate::core::token::{Token, TokenError};
 use std::rc::Rc;
 use yew::Reducible;
@@ -22,6 +23,20 @@ pub enum IdentityState {
     Known(Rc<Identity>),
     /// tokeninfo failed.
     Failed(ApiError),
+}
+
+/// The projects the current token's account can see (`projects.search`), for the picker and
+/// for anything that needs "all visible projects" ([`State::visible_projects`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ProjectListing {
+    /// Not asked (no token, or the account is not known yet).
+    None,
+    /// `projects.search` is on its way.
+    Loading,
+    /// Every active project it can see, sorted by ID.
+    Listed(Rc<Vec<ProjectSummary>>),
+    /// The listing failed: the one-line reason (typing a project ID still works).
+    Failed(String),
 }
 
 /// A finished check (or a cache hit) on display.
@@ -107,6 +122,8 @@ pub struct State {
     /// Another tab stored a newer answer to exactly what is on screen: offered, never swapped in
     /// on its own ([`Action::ShowNewer`] takes it).
     pub newer: Option<Rc<CacheEntry>>,
+    /// The projects the token's account can see; reset whenever the token changes.
+    pub projects: ProjectListing,
 }
 
 impl State {
@@ -133,6 +150,15 @@ impl State {
             now_ms,
             notice: None,
             newer: None,
+            projects: ProjectListing::None,
+        }
+    }
+
+    /// Every active project the current token's account can see, once listed.
+    pub fn visible_projects(&self) -> Option<&[ProjectSummary]> {
+        match &self.projects {
+            ProjectListing::Listed(list) => Some(list),
+            _ => None,
         }
     }
 }
@@ -273,6 +299,13 @@ pub enum Action {
     },
     /// The clock moved.
     Tick(u64),
+    /// The project listing for token generation `generation` moved on.
+    Projects {
+        /// The generation it is about; answers about an older token are dropped.
+        generation: u32,
+        /// Where it stands.
+        listing: ProjectListing,
+    },
 }
 
 impl Reducible for State {
@@ -478,6 +511,20 @@ impl Reducible for State {
                 next.notice = None;
             }
             Action::Tick(now) => next.now_ms = now,
+            Action::Projects {
+                generation,
+                listing,
+            } => {
+                if generation != self.token_generation || listing == self.projects {
+                    return self;
+                }
+                next.projects = listing;
+                return Rc::new(next);
+            }
+        }
+        // A new token is a new account: its projects are listed afresh.
+        if next.token_generation != self.token_generation {
+            next.projects = ProjectListing::None;
         }
         // An offer is about what was on screen: anything else on screen drops it.
         if next.run != self.run {
