@@ -66,9 +66,11 @@ fn every_page_is_read_and_only_active_visible_projects_come_back() {
 fn an_account_that_sees_nothing_gets_an_empty_list_in_one_request() {
     let google = many_projects(3, 0, &[]);
     let mut world = google.world.clone();
-    world
-        .accounts
-        .push(Account::new("fake-native-token-nobody", "424242", "n@example.com"));
+    world.accounts.push(Account::new(
+        "fake-native-token-nobody",
+        "424242",
+        "n@example.com",
+    ));
     let google = SimulatedGoogle::new(world);
     let projects = block_on(list_visible_projects(&google, "fake-native-token-nobody")).unwrap();
     assert!(projects.is_empty());
@@ -100,7 +102,12 @@ fn a_rate_limit_mid_listing_is_retried_and_the_list_is_complete() {
         .fail_next
         .borrow_mut()
         .extend([Failure::RateLimit, Failure::ProxyPage(502)]);
-    assert_eq!(block_on(list_visible_projects(&google, TOKEN)).unwrap().len(), 250);
+    assert_eq!(
+        block_on(list_visible_projects(&google, TOKEN))
+            .unwrap()
+            .len(),
+        250
+    );
 }
 
 #[test]
@@ -128,7 +135,13 @@ fn google_errors_are_kept_as_errors_never_an_empty_list() {
         .extend([Failure::ProxyPage(503); 5]);
     let error = block_on(list_visible_projects(&google, TOKEN)).unwrap_err();
     assert!(
-        matches!(error, ApiError::Malformed { http_status: 503, .. }),
+        matches!(
+            error,
+            ApiError::Malformed {
+                http_status: 503,
+                ..
+            }
+        ),
         "{error:?}"
     );
     assert_eq!(google.sleeps.borrow().len(), 3, "retried up to the bound");

@@ -628,7 +628,9 @@ impl SimulatedGoogle {
                 }
             }
             ("serviceusage.googleapis.com", Method::Get) => self.services_list(sub, &path, &query),
-            ("cloudresourcemanager.googleapis.com", Method::Get) if path == "v3/projects:search" => {
+            ("cloudresourcemanager.googleapis.com", Method::Get)
+                if path == "v3/projects:search" =>
+            {
                 self.search_projects(sub, &query)
             }
             ("cloudbilling.googleapis.com", Method::Get) => {
@@ -831,7 +833,11 @@ impl SimulatedGoogle {
             None | Some("") => false,
             Some("state:ACTIVE") => true,
             Some(_) => {
-                return google_error(400, "INVALID_ARGUMENT", "Request contains an invalid argument.")
+                return google_error(
+                    400,
+                    "INVALID_ARGUMENT",
+                    "Request contains an invalid argument.",
+                )
             }
         };
         let asked: usize = value("pageSize").and_then(|n| n.parse().ok()).unwrap_or(0);
@@ -846,7 +852,11 @@ impl SimulatedGoogle {
             Some(t) => match t.strip_prefix("page-").and_then(|n| n.parse().ok()) {
                 Some(n) => n,
                 None => {
-                    return google_error(400, "INVALID_ARGUMENT", "Request contains an invalid argument.")
+                    return google_error(
+                        400,
+                        "INVALID_ARGUMENT",
+                        "Request contains an invalid argument.",
+                    )
                 }
             },
         };

@@ -155,6 +155,19 @@ pub fn filter_projects<'a>(
     prefix
 }
 
+/// A count with thousands separators: `2500` as `2,500`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// The storage key of `account_id`'s recent projects (the account's stable Google ID).
 pub fn recent_key(account_id: &str) -> String {
     format!("{RECENT_PREFIX}{account_id}")
@@ -206,7 +219,11 @@ mod tests {
         );
         assert_eq!(first.auth, Auth::Bearer("tok".into()));
         let next = search_request(Some("a+b/c=="), "tok");
-        assert!(next.url.ends_with("&pageToken=a%2Bb%2Fc%3D%3D"), "{}", next.url);
+        assert!(
+            next.url.ends_with("&pageToken=a%2Bb%2Fc%3D%3D"),
+            "{}",
+            next.url
+        );
         assert!(crate::core::endpoints::is_google_api_url(&next.url));
     }
 
@@ -263,6 +280,14 @@ mod tests {
         assert_eq!(filter_projects(&projects, "04999", MAX_SHOWN).len(), 1);
         // Generous: a debug build on a busy machine; release is far below.
         assert!(start.elapsed().as_millis() < 500, "{:?}", start.elapsed());
+    }
+
+    #[test]
+    fn counts_get_thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(2_500), "2,500");
+        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 
     #[test]

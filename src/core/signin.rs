@@ -62,8 +62,8 @@ pub fn parse_config(text: &str) -> Result<Option<SignInConfig>, ConfigError> {
     if trimmed.is_empty() || trimmed.starts_with('<') {
         return Ok(None);
     }
-    let file: ConfigFile = serde_json::from_str(trimmed)
-        .map_err(|e| ConfigError(format!("is not valid: {e}")))?;
+    let file: ConfigFile =
+        serde_json::from_str(trimmed).map_err(|e| ConfigError(format!("is not valid: {e}")))?;
     let Some(client_id) = file.google_client_id.map(|id| id.trim().to_owned()) else {
         return Ok(None);
     };
@@ -140,7 +140,10 @@ impl fmt::Debug for TokenResponse {
     // Never prints the token.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenResponse")
-            .field("access_token", &self.access_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "access_token",
+                &self.access_token.as_ref().map(|_| "<redacted>"),
+            )
             .field("scope", &self.scope)
             .field("error", &self.error)
             .finish()
@@ -239,7 +242,8 @@ mod tests {
 
     #[test]
     fn config_with_a_client_id_is_read() {
-        let text = "\u{feff}{ \"google_client_id\": \" 1234-abc_DEF.apps.googleusercontent.com \" }\n";
+        let text =
+            "\u{feff}{ \"google_client_id\": \" 1234-abc_DEF.apps.googleusercontent.com \" }\n";
         assert_eq!(
             parse_config(text),
             Ok(Some(SignInConfig {
@@ -253,10 +257,19 @@ mod tests {
         let cases = [
             ("{", "is not valid"),
             ("[1,2]", "is not valid"),
-            (r#"{"google_clientid": "1-a.apps.googleusercontent.com"}"#, "unknown field"),
+            (
+                r#"{"google_clientid": "1-a.apps.googleusercontent.com"}"#,
+                "unknown field",
+            ),
             (r#"{"google_client_id": 42}"#, "is not valid"),
-            (r#"{"google_client_id": "not-a-client"}"#, "not an OAuth client ID"),
-            (r#"{"google_client_id": ".apps.googleusercontent.com"}"#, "not an OAuth client ID"),
+            (
+                r#"{"google_client_id": "not-a-client"}"#,
+                "not an OAuth client ID",
+            ),
+            (
+                r#"{"google_client_id": ".apps.googleusercontent.com"}"#,
+                "not an OAuth client ID",
+            ),
             (
                 r#"{"google_client_id": "1\"><script>.apps.googleusercontent.com"}"#,
                 "not an OAuth client ID",
@@ -282,14 +295,19 @@ mod tests {
         );
         // The read-only scope is not the full one.
         assert_eq!(
-            scope_shortfall("openid email https://www.googleapis.com/auth/cloud-platform.read-only"),
+            scope_shortfall(
+                "openid email https://www.googleapis.com/auth/cloud-platform.read-only"
+            ),
             vec!["https://www.googleapis.com/auth/cloud-platform"]
         );
-        assert_eq!(scope_shortfall(""), vec![
-            "https://www.googleapis.com/auth/cloud-platform",
-            "openid",
-            "email"
-        ]);
+        assert_eq!(
+            scope_shortfall(""),
+            vec![
+                "https://www.googleapis.com/auth/cloud-platform",
+                "openid",
+                "email"
+            ]
+        );
     }
 
     fn response(token: Option<&str>, scope: &str) -> TokenResponse {
@@ -323,7 +341,10 @@ mod tests {
 
     #[test]
     fn without_email_the_token_is_used_with_a_warning() {
-        let r = response(Some("ya29.x"), "https://www.googleapis.com/auth/cloud-platform");
+        let r = response(
+            Some("ya29.x"),
+            "https://www.googleapis.com/auth/cloud-platform",
+        );
         match read_token_response(&r) {
             SignInOutcome::Partial { token, message } => {
                 assert_eq!(token.expose(), "ya29.x");
@@ -339,15 +360,25 @@ mod tests {
             error: Some("access_denied".into()),
             ..Default::default()
         };
-        assert!(matches!(read_token_response(&denied), SignInOutcome::Failed(m) if m.contains("cancelled")));
+        assert!(
+            matches!(read_token_response(&denied), SignInOutcome::Failed(m) if m.contains("cancelled"))
+        );
         let other = TokenResponse {
             error: Some("invalid_client".into()),
             error_description: Some("no such client".into()),
             ..Default::default()
         };
-        assert!(matches!(read_token_response(&other), SignInOutcome::Failed(m) if m.contains("invalid_client (no such client)")));
-        assert!(matches!(read_token_response(&response(None, "")), SignInOutcome::Failed(_)));
-        assert!(matches!(read_token_response(&response(Some(""), "")), SignInOutcome::Failed(_)));
+        assert!(
+            matches!(read_token_response(&other), SignInOutcome::Failed(m) if m.contains("invalid_client (no such client)"))
+        );
+        assert!(matches!(
+            read_token_response(&response(None, "")),
+            SignInOutcome::Failed(_)
+        ));
+        assert!(matches!(
+            read_token_response(&response(Some(""), "")),
+            SignInOutcome::Failed(_)
+        ));
         assert!(matches!(
             read_token_response(&response(Some("bad token\nX"), SIGN_IN_SCOPES)),
             SignInOutcome::Failed(m) if m.contains("unusable")

@@ -18,7 +18,9 @@ pub async fn load_config() -> Result<Option<SignInConfig>, String> {
         .cache(web_sys::RequestCache::NoCache)
         .send()
         .await
-        .map_err(|e| format!("Sign in with Google is off: {CONFIG_FILE} could not be read ({e})."))?;
+        .map_err(|e| {
+            format!("Sign in with Google is off: {CONFIG_FILE} could not be read ({e}).")
+        })?;
     match response.status() {
         200..=299 => {}
         404 | 410 => return Ok(None),
@@ -28,10 +30,9 @@ pub async fn load_config() -> Result<Option<SignInConfig>, String> {
             ))
         }
     }
-    let text = response
-        .text()
-        .await
-        .map_err(|e| format!("Sign in with Google is off: {CONFIG_FILE} could not be read ({e})."))?;
+    let text = response.text().await.map_err(|e| {
+        format!("Sign in with Google is off: {CONFIG_FILE} could not be read ({e}).")
+    })?;
     parse_config(&text).map_err(|e| e.to_string())
 }
 
@@ -53,7 +54,9 @@ pub async fn load_script() -> Result<(), String> {
     if oauth2().is_some() {
         return Ok(());
     }
-    let failed = || "Sign in with Google is unavailable: Google's sign-in script did not load (offline, or blocked by an extension or a network policy). Paste a token instead.".to_string();
+    let failed = || {
+        "Sign in with Google is unavailable: Google's sign-in script did not load (offline, or blocked by an extension or a network policy). Paste a token instead.".to_string()
+    };
     let document = web_sys::window()
         .and_then(|w| w.document())
         .ok_or_else(failed)?;
@@ -92,7 +95,8 @@ impl TokenClient {
         on_outcome: impl Fn(SignInOutcome) + Clone + 'static,
     ) -> Result<Self, String> {
         let unavailable = |what: &str| format!("Sign in with Google is unavailable: {what}.");
-        let oauth2 = oauth2().ok_or_else(|| unavailable("Google's sign-in script is not loaded"))?;
+        let oauth2 =
+            oauth2().ok_or_else(|| unavailable("Google's sign-in script is not loaded"))?;
         let on_token = {
             let on_outcome = on_outcome.clone();
             Closure::<dyn FnMut(JsValue)>::new(move |value: JsValue| {
@@ -149,9 +153,13 @@ impl TokenClient {
         Reflect::get(&self.client, &JsValue::from_str("requestAccessToken"))
             .ok()
             .and_then(|f| f.dyn_into::<Function>().ok())
-            .ok_or_else(|| "Sign in with Google is unavailable: requestAccessToken is missing.".to_string())?
+            .ok_or_else(|| {
+                "Sign in with Google is unavailable: requestAccessToken is missing.".to_string()
+            })?
             .call1(&self.client, &overrides)
             .map(|_| ())
-            .map_err(|_| "Google's sign-in could not start. Reload the page, or paste a token.".into())
+            .map_err(|_| {
+                "Google's sign-in could not start. Reload the page, or paste a token.".into()
+            })
     }
 }

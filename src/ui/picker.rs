@@ -5,8 +5,8 @@
 
 use super::state::{Action, IdentityState, ProjectListing, Run, State};
 use crate::core::projects::{
-    filter_projects, list_visible_projects, recent_projects, remember_project, ProjectSummary,
-    MAX_SHOWN,
+    filter_projects, list_visible_projects, recent_projects, remember_project, thousands,
+    ProjectSummary, MAX_SHOWN,
 };
 use crate::core::token::Token;
 use crate::gcp::{AppTransport, Cancellable};
@@ -78,7 +78,11 @@ pub fn use_project_listing(
 pub fn use_remember_project(run: Run, identity: IdentityState, demo: bool) {
     use_effect_with((run, identity), move |(run, identity)| {
         if let (Run::Done(outcome), Some(account), false) = (run, account_id(identity), demo) {
-            remember_project(&BrowserStore::open(), &account, outcome.plan.project.as_str());
+            remember_project(
+                &BrowserStore::open(),
+                &account,
+                outcome.plan.project.as_str(),
+            );
         }
     });
 }
@@ -120,7 +124,7 @@ pub fn ProjectSuggestions(props: &SuggestionsProps) -> Html {
             <p class="hint" data-testid="project-listing" role="status">{ "This account can see no active project: type the project ID." }</p>
         }),
         ProjectListing::Listed(list) => {
-            let total = list.len();
+            let total = thousands(list.len());
             let text = if needle.is_empty() {
                 format!("{total} projects visible to this account: type to filter, or pick one.")
             } else if matches.len() >= MAX_SHOWN {
@@ -170,4 +174,3 @@ pub fn ProjectSuggestions(props: &SuggestionsProps) -> Html {
         </>
     }
 }
-

@@ -74,7 +74,10 @@ pub fn SignIn(props: &SignInProps) -> Html {
                     message.set(None);
                     dispatch.dispatch(Action::Token(token));
                 }
-                SignInOutcome::Partial { token, message: why } => {
+                SignInOutcome::Partial {
+                    token,
+                    message: why,
+                } => {
                     message.set(Some((why, false)));
                     dispatch.dispatch(Action::Token(token));
                 }
