@@ -864,7 +864,11 @@ impl SimulatedGoogle {
             .world
             .projects
             .iter()
-            .filter(|p| self.holds(&p.id, sub, "resourcemanager.projects.get"))
+            .filter(|p| {
+                p.grants
+                    .get(sub)
+                    .is_some_and(|g| g.contains("resourcemanager.projects.get"))
+            })
             .filter(|p| !active_only || !self.world.delete_requested.contains(&p.id))
             .collect();
         let projects = visible
