@@ -7,6 +7,7 @@ use super::check::send;
 use super::google_error::ApiError;
 use super::http::{Auth, Method, Request, Transport};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 
 /// Projects asked for per `projects.search` page. Google's reference gives no maximum ("the
 /// server can return fewer"), so the app reads whatever each page holds.
@@ -95,12 +96,14 @@ pub async fn list_visible_projects<T: Transport>(
     transport: &T,
     token: &str,
 ) -> Result<Vec<ProjectSummary>, ApiError> {
-    let mut all: Vec<ProjectSummary> = Vec::new();
+    // Keyed by ID: sorted and without duplicates as it fills (inserting into a BTreeMap adds no
+    // sort routine to the wasm bundle; see `super::ordered`).
+    let mut all: BTreeMap<String, String> = BTreeMap::new();
     let mut page: Option<String> = None;
     for _ in 0..MAX_SEARCH_PAGES {
         let body = send(transport, search_request(page.as_deref(), token)).await?;
         let (projects, next) = parse_search_page(&body)?;
-        all.extend(projects);
+        all.extend(projects.into_iter().map(|p| (p.id, p.display_name)));
         match next {
             Some(next) if Some(&next) != page.as_ref() => page = Some(next),
             Some(_) => {
@@ -110,9 +113,10 @@ pub async fn list_visible_projects<T: Transport>(
                 })
             }
             None => {
-                all.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-                all.dedup_by(|a, b| a.id == b.id);
-                return Ok(all);
+                return Ok(all
+                    .into_iter()
+                    .map(|(id, display_name)| ProjectSummary { id, display_name })
+                    .collect())
             }
         }
     }
@@ -122,7 +126,8 @@ pub async fn list_visible_projects<T: Transport>(
     })
 }
 
-/// At most `limit` projects matching `query` (case-insensitive, on the ID or the display name):
+/// At most `limit` projects matching `query` (ASCII case-insensitive, on the ID or the display
+/// name; full Unicode case folding would add its tables to the bundle for little gain):
 /// IDs that start with it first, then other matches, each in list order. An empty query
 /// matches everything.
 pub fn filter_projects<'a>(
@@ -130,7 +135,7 @@ pub fn filter_projects<'a>(
     query: &str,
     limit: usize,
 ) -> Vec<&'a ProjectSummary> {
-    let needle = query.trim().to_lowercase();
+    let needle = query.trim().to_ascii_lowercase();
     if needle.is_empty() {
         return projects.iter().take(limit).collect();
     }
@@ -145,7 +150,7 @@ pub fn filter_projects<'a>(
             }
         } else if inner.len() < limit
             && (project.id.contains(&needle)
-                || project.display_name.to_lowercase().contains(&needle))
+                || project.display_name.to_ascii_lowercase().contains(&needle))
         {
             inner.push(project);
         }

@@ -312,7 +312,7 @@ pub fn CheckForm(props: &FormProps) -> Html {
                 <input id="project" type="text" list="project-suggestions" autocomplete="off" spellcheck="false"
                     placeholder="my-project-123" value={state.project.clone()}
                     aria-describedby="project-error" oninput={text_input(dispatch, Field::Project)} />
-                <super::picker::ProjectSuggestions state={state.clone()} />
+                { super::picker::project_suggestions(state) }
                 { field_error("project-error", project_error) }
                 <p class="hint">
                     { "`sky check gcp` tests permissions on the default project of your application-default credentials (" }

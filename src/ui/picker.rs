@@ -87,25 +87,18 @@ pub fn use_remember_project(run: Run, identity: IdentityState, demo: bool) {
     });
 }
 
-/// Props of [`ProjectSuggestions`].
-#[derive(Properties, PartialEq)]
-pub struct SuggestionsProps {
-    /// The app state (listing, identity, what is typed).
-    pub state: UseReducerHandle<State>,
-}
-
 /// The `<datalist id="project-suggestions">` the "Project ID" field points at, and one status
-/// line: how many projects the account can see, or why they could not be listed.
-#[component]
-pub fn ProjectSuggestions(props: &SuggestionsProps) -> Html {
-    let state = &props.state;
+/// line: how many projects the account can see, or why they could not be listed. A plain view
+/// function, not a component: it has no state of its own, and each component adds Yew's
+/// per-component code to the bundle.
+pub fn project_suggestions(state: &UseReducerHandle<State>) -> Html {
     let query = state.project.as_str();
     // Recent projects of this account (not in demo mode: demo checks are not remembered).
     let recent: Vec<String> = match (account_id(&state.identity), state.demo) {
         (Some(account), false) => recent_projects(&BrowserStore::open(), &account),
         _ => Vec::new(),
     };
-    let needle = query.trim().to_lowercase();
+    let needle = query.trim().to_ascii_lowercase();
     let recent: Vec<&String> = recent
         .iter()
         .filter(|id| id.contains(&needle) && id.as_str() != query.trim())
