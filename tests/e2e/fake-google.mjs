@@ -179,6 +179,8 @@ export function defaultScenario() {
     //   bindings?: [{ role, members: ['user:...', 'serviceAccount:...'] }] (getIamPolicy; default []),
     //   etag?: string (getIamPolicy; default 'BwXXXX='),
     //   networks?: [name...] (Compute networks.list; default ['default']),
+    //   state?: 'ACTIVE' | 'DELETE_REQUESTED' (projects.search; default 'ACTIVE'),
+    //   displayName?: string (projects.search; default the project ID), parent?: 'folders/…',
     // }
     // visibleTo defaults to the subs that have a grants entry.
     projects: {},
