@@ -321,12 +321,12 @@ mod tests {
     #[test]
     fn a_full_grant_gives_the_token() {
         let r = response(
-            Some("ya29.a0AfB_token"),
+            Some("ya29.FAKE_token"),
             "email openid https://www.googleapis.com/auth/cloud-platform",
         );
         assert_eq!(
             read_token_response(&r),
-            SignInOutcome::Token(Token::parse("ya29.a0AfB_token").unwrap())
+            SignInOutcome::Token(Token::parse("ya29.FAKE_token").unwrap())
         );
     }
 
