@@ -155,6 +155,12 @@ pub struct World {
     pub extra_valid: BTreeSet<String>,
     /// Services per `services.list` page (Google's largest is 200); 0 means 200.
     pub services_page_size: usize,
+    /// Projects per Resource Manager v3 `projects.search` page, whatever is asked; 0 means
+    /// what the request asks (Google: "the server can return fewer projects than requested").
+    pub search_page_size: usize,
+    /// Projects in `DELETE_REQUESTED` state: `projects.search` lists them unless the query is
+    /// `state:ACTIVE`.
+    pub delete_requested: BTreeSet<String>,
 }
 
 /// A failure the simulation produces on demand, for the next request.
@@ -206,6 +212,26 @@ fn valid_on_project(world: &World, permission: &str) -> bool {
                 .iter()
                 .any(|g| g.permissions.contains(&permission))
             || permission == "serviceusage.services.get")
+}
+
+/// A v3 `Project` in a `projects.search` answer.
+#[derive(Serialize)]
+struct ProjectOut<'a> {
+    name: String,
+    #[serde(rename = "projectId")]
+    project_id: &'a str,
+    #[serde(rename = "displayName")]
+    display_name: &'a str,
+    state: &'static str,
+}
+
+/// `SearchProjectsResponse`; proto3 JSON leaves out an empty list and an absent token.
+#[derive(Serialize)]
+struct SearchOut<'a> {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    projects: Vec<ProjectOut<'a>>,
+    #[serde(rename = "nextPageToken", skip_serializing_if = "Option::is_none")]
+    next_page_token: Option<String>,
 }
 
 fn response(status: u16, body: &impl Serialize) -> Response {
@@ -602,6 +628,11 @@ impl SimulatedGoogle {
                 }
             }
             ("serviceusage.googleapis.com", Method::Get) => self.services_list(sub, &path, &query),
+            ("cloudresourcemanager.googleapis.com", Method::Get)
+                if path == "v3/projects:search" =>
+            {
+                self.search_projects(sub, &query)
+            }
             ("cloudbilling.googleapis.com", Method::Get) => {
                 let id = path
                     .strip_prefix("v1/projects/")
@@ -785,6 +816,84 @@ impl SimulatedGoogle {
             .map(|n| NameOut { name: n.clone() })
             .collect();
         response(200, &NetworksOut { items })
+    }
+
+    /// Resource Manager v3 `projects.search`: the projects on which `sub` holds
+    /// `resourcemanager.projects.get` (its reference: "returns projects for which the user has
+    /// the resourcemanager.projects.get permission"), `query` `state:ACTIVE` or none, paged
+    /// with an opaque token.
+    fn search_projects(&self, sub: &str, query: &[(String, String)]) -> Response {
+        let value = |key: &str| {
+            query
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        let active_only = match value("query") {
+            None | Some("") => false,
+            Some("state:ACTIVE") => true,
+            Some(_) => {
+                return google_error(
+                    400,
+                    "INVALID_ARGUMENT",
+                    "Request contains an invalid argument.",
+                )
+            }
+        };
+        let asked: usize = value("pageSize").and_then(|n| n.parse().ok()).unwrap_or(0);
+        let page_size = match (self.world.search_page_size, asked) {
+            (0, 0) => 100,
+            (0, n) => n,
+            (cap, 0) => cap,
+            (cap, n) => cap.min(n),
+        };
+        let start = match value("pageToken") {
+            None => 0,
+            Some(t) => match t.strip_prefix("page-").and_then(|n| n.parse().ok()) {
+                Some(n) => n,
+                None => {
+                    return google_error(
+                        400,
+                        "INVALID_ARGUMENT",
+                        "Request contains an invalid argument.",
+                    )
+                }
+            },
+        };
+        let visible: Vec<&Project> = self
+            .world
+            .projects
+            .iter()
+            .filter(|p| {
+                p.grants
+                    .get(sub)
+                    .is_some_and(|g| g.contains("resourcemanager.projects.get"))
+            })
+            .filter(|p| !active_only || !self.world.delete_requested.contains(&p.id))
+            .collect();
+        let projects = visible
+            .iter()
+            .skip(start)
+            .take(page_size)
+            .map(|p| ProjectOut {
+                name: format!("projects/{}", p.number),
+                project_id: &p.id,
+                display_name: &p.id,
+                state: if self.world.delete_requested.contains(&p.id) {
+                    "DELETE_REQUESTED"
+                } else {
+                    "ACTIVE"
+                },
+            })
+            .collect();
+        let next = start + page_size;
+        response(
+            200,
+            &SearchOut {
+                projects,
+                next_page_token: (next < visible.len()).then(|| format!("page-{next}")),
+            },
+        )
     }
 
     fn services_list(&self, sub: &str, path: &str, query: &[(String, String)]) -> Response {

@@ -2,6 +2,7 @@
 //! [`Cancellable`] stops a check's requests when its token is forgotten or replaced.
 
 pub mod compress;
+pub mod gis;
 
 use crate::core::demo::SimulatedGoogle;
 use crate::core::endpoints::is_google_api_url;

@@ -278,6 +278,7 @@ pub fn CheckForm(props: &FormProps) -> Html {
                 </div>
             }
             <section class="field-group">
+                <super::signin::SignIn dispatch={dispatch.clone()} identity={state.identity.clone()} />
                 <label for="token">{ "Access token" }</label>
                 <div class="row">
                     <input id="token" type="password" autocomplete="off" spellcheck="false"
@@ -312,12 +313,7 @@ pub fn CheckForm(props: &FormProps) -> Html {
                 <input id="project" type="text" list="project-suggestions" autocomplete="off" spellcheck="false"
                     placeholder="my-project-123" value={state.project.clone()}
                     aria-describedby="project-error" oninput={text_input(dispatch, Field::Project)} />
-                if state.demo {
-                    <datalist id="project-suggestions">
-                        <option value={demo::DEMO_PROJECT_SEED} />
-                        <option value={demo::DEMO_PROJECT_TEAM} />
-                    </datalist>
-                }
+                { super::picker::project_suggestions(state) }
                 { field_error("project-error", project_error) }
                 <p class="hint">
                     { "`sky check gcp` tests permissions on the default project of your application-default credentials (" }

@@ -3,8 +3,10 @@
 
 pub mod advice;
 pub mod form;
+pub mod picker;
 pub mod results;
 pub mod share;
+pub mod signin;
 pub mod state;
 
 use crate::core::cache::{self, CacheEntry, CacheKey, Lookup, DEFAULT_TTL_MS};
@@ -330,6 +332,17 @@ pub fn App() -> Html {
         state.dispatcher(),
         |generation, result| Action::CliIdentityResolved { generation, result },
     );
+
+    // The projects the account can see, for the picker, once tokeninfo has named the account;
+    // and the project of each finished check, remembered per account.
+    picker::use_project_listing(
+        state.token.clone(),
+        state.token_generation,
+        matches!(state.identity, IdentityState::Known(_)),
+        (*transport).clone(),
+        state.dispatcher(),
+    );
+    picker::use_remember_project(state.run.clone(), state.identity.clone(), state.demo);
 
     // Cache a fresh, complete result once the account is known (it may arrive after the check).
     // Demo results never reach the real cache.

@@ -7,6 +7,7 @@ use crate::core::check::Findings;
 use crate::core::google_error::ApiError;
 use crate::core::identity::Identity;
 use crate::core::plan::Plan;
+use crate::core::projects::ProjectSummary;
 use crate::core::share::{OpenedResult, SharedQuestion};
 use crate::core::token::{Token, TokenError};
 use std::rc::Rc;
@@ -23,6 +24,20 @@ pub enum IdentityState {
     Known(Rc<Identity>),
     /// tokeninfo failed.
     Failed(ApiError),
+}
+
+/// The projects the current token's account can see (`projects.search`), for the picker and
+/// for anything that needs "all visible projects" ([`State::visible_projects`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ProjectListing {
+    /// Not asked (no token, or the account is not known yet).
+    None,
+    /// `projects.search` is on its way.
+    Loading,
+    /// Every active project it can see, sorted by ID.
+    Listed(Rc<Vec<ProjectSummary>>),
+    /// The listing failed: the one-line reason (typing a project ID still works).
+    Failed(String),
 }
 
 /// A finished check (or a cache hit) on display.
@@ -124,6 +139,8 @@ pub struct State {
     pub newer: Option<Rc<CacheEntry>>,
     /// The share link that filled what is on screen, if one did (see `ui::share`).
     pub opened_link: Option<OpenedLink>,
+    /// The projects the token's account can see; reset whenever the token changes.
+    pub projects: ProjectListing,
 }
 
 impl State {
@@ -151,6 +168,15 @@ impl State {
             notice: None,
             newer: None,
             opened_link: None,
+            projects: ProjectListing::None,
+        }
+    }
+
+    /// Every active project the current token's account can see, once listed.
+    pub fn visible_projects(&self) -> Option<&[ProjectSummary]> {
+        match &self.projects {
+            ProjectListing::Listed(list) => Some(list),
+            _ => None,
         }
     }
 }
@@ -291,6 +317,13 @@ pub enum Action {
     },
     /// The clock moved.
     Tick(u64),
+    /// The project listing for token generation `generation` moved on.
+    Projects {
+        /// The generation it is about; answers about an older token are dropped.
+        generation: u32,
+        /// Where it stands.
+        listing: ProjectListing,
+    },
     /// A question link was opened: fill the form, send nothing.
     OpenQuestion(Box<SharedQuestion>),
     /// A result link was opened: fill the form and show its findings, not re-verified.
@@ -558,6 +591,20 @@ impl Reducible for State {
                     checked_at_ms: opened.checked_at_ms,
                 });
             }
+            Action::Projects {
+                generation,
+                listing,
+            } => {
+                if generation != self.token_generation || listing == self.projects {
+                    return self;
+                }
+                next.projects = listing;
+                return Rc::new(next);
+            }
+        }
+        // A new token is a new account: its projects are listed afresh.
+        if next.token_generation != self.token_generation {
+            next.projects = ProjectListing::None;
         }
         // An offer is about what was on screen: anything else on screen drops it.
         if next.run != self.run {

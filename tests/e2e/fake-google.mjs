@@ -78,6 +78,9 @@ export const DEFAULT_BILLING_ACCOUNT = 'billingAccounts/012345-567890-ABCDEF';
 // page size is 50." (discovery serviceusage-v1.json, services.list pageSize; GCP-API.md §3)
 export const SERVICES_MAX_PAGE_SIZE = 200;
 export const SERVICES_DEFAULT_PAGE_SIZE = 50;
+// Resource Manager v3 projects.search (discovery cloudresourcemanager-v3.json): "If unspecified,
+// server picks an appropriate default"; Google documents no maximum. The fake picks 100.
+export const SEARCH_DEFAULT_PAGE_SIZE = 100;
 
 // Permissions that Resource Manager accepts on a project. Everything SkyPilot's lists
 // (src/core/catalog.rs) name is here, plus a few neighbours; a name outside this set (or a
@@ -176,6 +179,8 @@ export function defaultScenario() {
     //   bindings?: [{ role, members: ['user:...', 'serviceAccount:...'] }] (getIamPolicy; default []),
     //   etag?: string (getIamPolicy; default 'BwXXXX='),
     //   networks?: [name...] (Compute networks.list; default ['default']),
+    //   state?: 'ACTIVE' | 'DELETE_REQUESTED' (projects.search; default 'ACTIVE'),
+    //   displayName?: string (projects.search; default the project ID), parent?: 'folders/…',
     // }
     // visibleTo defaults to the subs that have a grants entry.
     projects: {},
@@ -202,6 +207,9 @@ export function defaultScenario() {
     fail429Next: 0,
     // the page size Service Usage services.list really uses (<= what the request asks, <= 200)
     servicesPageSize: SERVICES_MAX_PAGE_SIZE,
+    // the page size Resource Manager v3 projects.search really uses (<= what the request asks;
+    // its reference: "The server can return fewer projects than requested")
+    searchPageSize: SEARCH_DEFAULT_PAGE_SIZE,
     // false: tokeninfo answers without Access-Control-Allow-Origin (the browser sees a network
     // error; BROWSER-FACTS.md flag 2: nothing confirms Google sends it)
     tokeninfoCors: true,
@@ -650,6 +658,40 @@ export async function startFakeGoogle({ port = 0, host = '127.0.0.1', tls = null
     return [200, body];
   }
 
+  // Resource Manager v3 projects.search (GCP-API.md §2; discovery cloudresourcemanager-v3.json):
+  // "returns projects for which the user has the resourcemanager.projects.get permission";
+  // query `state:ACTIVE` (or none: every state), v3 Project shape (name = projects/NUMBER, no
+  // projectNumber field), paged by an opaque token. A project's `state` (default ACTIVE) and
+  // `displayName` (default its ID) come from the scenario.
+  function crmSearchProjects(ctx) {
+    ctx.entry.pageToken = ctx.query.get('pageToken');
+    const query = ctx.query.get('query') || '';
+    if (query !== '' && query !== 'state:ACTIVE') {
+      violation('unexpected-endpoint', `projects.search with query=${query} is not modelled`, ctx.entry);
+      return [400, aipError(400, 'INVALID_ARGUMENT', 'Request contains an invalid argument.')];
+    }
+    const asked = ctx.query.has('pageSize') ? Number(ctx.query.get('pageSize')) : 0;
+    if (!Number.isInteger(asked) || asked < 0) {
+      return [400, aipError(400, 'INVALID_ARGUMENT', 'Request contains an invalid argument.')];
+    }
+    const size = Math.max(1, Math.min(asked || Infinity, scenario.searchPageSize || SEARCH_DEFAULT_PAGE_SIZE));
+    const scope = `search:${ctx.account.sub}:${query}`;
+    const offset = offsetFrom(scope, ctx.entry.pageToken);
+    if (offset < 0) return [400, aipError(400, 'INVALID_ARGUMENT', 'Request contains an invalid argument.')];
+    const visible = Object.entries(scenario.projects || {})
+      .filter(([, p]) => projectHolds(p, ctx.account.sub, 'resourcemanager.projects.get'))
+      .filter(([, p]) => query === '' || (p.state || 'ACTIVE') === 'ACTIVE');
+    const page = visible.slice(offset, offset + size).map(([id, p]) => ({
+      name: `projects/${p.number}`, parent: p.parent || 'organizations/123456789012', projectId: id,
+      state: p.state || 'ACTIVE', displayName: p.displayName ?? id,
+      createTime: '2024-01-02T03:04:05.678Z', updateTime: '2024-01-02T03:04:05.678Z', etag: 'W/"e2e"',
+    }));
+    const body = {};
+    if (page.length) body.projects = page;
+    if (offset + size < visible.length) body.nextPageToken = pageTokenFor(scope, offset + size);
+    return [200, body];
+  }
+
   // True when a `fields` partial-response mask (https://cloud.google.com/apis/docs/system-parameters)
   // asks for only `leaf` of `list`'s items, e.g. services(name) or services/name.
   function fieldsAsk(fields, list, leaf) {
@@ -758,6 +800,7 @@ export async function startFakeGoogle({ port = 0, host = '127.0.0.1', tls = null
     { host: TOKENINFO_HOST, methods: ['GET', 'POST'], re: /^\/tokeninfo$/, kind: 'tokeninfo' },
     { host: 'cloudresourcemanager.googleapis.com', methods: ['POST'], re: /^\/v1\/projects\/([^/:]+):testIamPermissions$/, kind: 'crm.testIamPermissions', handler: crmTestIamPermissions },
     { host: 'cloudresourcemanager.googleapis.com', methods: ['POST'], re: /^\/v1\/projects\/([^/:]+):getIamPolicy$/, kind: 'crm.getIamPolicy', handler: crmGetIamPolicy },
+    { host: 'cloudresourcemanager.googleapis.com', methods: ['GET'], re: /^\/v3\/projects:search$/, kind: 'crm.projects.search', handler: crmSearchProjects },
     { host: 'serviceusage.googleapis.com', methods: ['GET'], re: /^\/v1\/projects\/([^/]+)\/services:batchGet$/, kind: 'serviceusage.batchGet', handler: suBatchGet },
     { host: 'serviceusage.googleapis.com', methods: ['GET'], re: /^\/v1\/projects\/([^/:]+)\/services$/, kind: 'serviceusage.list', handler: suList },
     { host: 'storage.googleapis.com', methods: ['GET'], re: /^\/storage\/v1\/b\/([^/]+)\/iam\/testPermissions$/, kind: 'storage.testPermissions', handler: storageTestPermissions },

@@ -194,9 +194,14 @@ async function runStep(step, { app, fake, ctx }) {
     case 'none':
       assertEqual(describe(reqs), '', 'requests to Google (preflights included)');
       break;
-    case 'tokeninfo-only':
-      assertEqual(reqs.map((r) => `${r.method} ${r.host}${r.path}`), ['POST oauth2.googleapis.com/tokeninfo'], 'requests to Google');
+    case 'tokeninfo-only': {
+      // Once tokeninfo names the account, the project picker lists its projects (ui/picker.rs,
+      // Resource Manager projects.search): not part of the check, and only as that account.
+      const listing = reqs.filter((r) => r.kind === 'crm.projects.search');
+      assert(listing.every((r) => r.isPreflight || r.sub === ctx.account.sub), `project listing as another account: ${describe(listing)}`);
+      assertEqual(reqs.filter((r) => r.kind !== 'crm.projects.search').map((r) => `${r.method} ${r.host}${r.path}`), ['POST oauth2.googleapis.com/tokeninfo'], 'requests to Google');
       break;
+    }
     case 'no-bearer':
       assertEqual(describe(bearer), '', 'Bearer requests with a token tokeninfo refused');
       break;
