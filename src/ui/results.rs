@@ -302,7 +302,7 @@ fn download_report(outcome: &Outcome, email: Option<&str>, roles: Option<&RoleIn
     if let Some(index) = roles {
         report = report.with_advice(&outcome.plan, index);
     }
-    let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+    let text = crate::core::json::to_string_pretty(&report).unwrap_or_default();
     let Some(document) = web_sys::window().and_then(|w| w.document()) else {
         return;
     };
