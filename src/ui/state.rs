@@ -107,6 +107,8 @@ pub struct State {
     /// Another tab stored a newer answer to exactly what is on screen: offered, never swapped in
     /// on its own ([`Action::ShowNewer`] takes it).
     pub newer: Option<Rc<CacheEntry>>,
+    /// `(sent, answered)` requests of the running check, for the progress line.
+    pub progress: (u32, u32),
 }
 
 impl State {
@@ -133,6 +135,7 @@ impl State {
             now_ms,
             notice: None,
             newer: None,
+            progress: (0, 0),
         }
     }
 }
@@ -218,6 +221,15 @@ pub enum Action {
     AwaitIdentity {
         /// What to check.
         plan: Rc<Plan>,
+    },
+    /// Check `id` has sent `sent` requests and had `answered` of them answered (or failed).
+    Progress {
+        /// Which check.
+        id: u32,
+        /// Requests sent so far (retries and further pages included).
+        sent: u32,
+        /// Requests answered so far.
+        answered: u32,
     },
     /// A check started.
     Started {
@@ -371,7 +383,14 @@ impl Reducible for State {
                 next.last_run_id = id;
                 next.run = Run::Running { id, plan };
                 next.notice = None;
+                next.progress = (0, 0);
             }
+            Action::Progress { id, sent, answered } => match &self.run {
+                Run::Running { id: current, .. } if *current == id => {
+                    next.progress = (sent, answered);
+                }
+                _ => return self,
+            },
             Action::Finished {
                 id,
                 findings,
