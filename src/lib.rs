@@ -16,3 +16,5 @@ pub mod ui;
 /// The terminal build (`gcp-preflight check`): native transport, file cache, CLI.
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
+#[cfg(target_arch = "wasm32")]
+pub mod web_json;

@@ -370,7 +370,7 @@ pub fn lookup(store: &impl Store, key: &CacheKey, now_ms: u64) -> Lookup {
 /// plan, or not answering exactly the plan's permissions. Also used for entries that another
 /// tab writes (the `storage` event).
 pub fn read_entry(text: &str, key: &CacheKey, now_ms: u64) -> Option<CacheEntry> {
-    serde_json::from_str::<CacheEntry>(text)
+    super::json::from_str::<CacheEntry>(text)
         .ok()
         .filter(|entry| {
             entry.is_fresh(now_ms)
@@ -402,7 +402,7 @@ pub fn prune(store: &impl Store, now_ms: u64) {
     {
         let entry = store
             .get(&key)
-            .and_then(|text| serde_json::from_str::<CacheEntry>(&text).ok());
+            .and_then(|text| super::json::from_str::<CacheEntry>(&text).ok());
         match entry {
             Some(e) if e.is_fresh(now_ms) => live.push((e.checked_at_ms, key)),
             _ => store.remove(&key),
@@ -422,7 +422,7 @@ pub fn save(
     entry: &CacheEntry,
     now_ms: u64,
 ) -> Result<(), StoreError> {
-    let text = serde_json::to_string(entry).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    let text = super::json::to_string(entry).map_err(|e| StoreError::Unavailable(e.to_string()))?;
     match store.set(&key.storage_key(), &text) {
         Err(StoreError::QuotaExceeded) => {
             prune(store, now_ms);

@@ -237,7 +237,7 @@ struct SearchOut<'a> {
 fn response(status: u16, body: &impl Serialize) -> Response {
     Response {
         status,
-        body: serde_json::to_string(body).unwrap_or_default(),
+        body: super::json::to_string(body).unwrap_or_default(),
     }
 }
 
@@ -612,7 +612,7 @@ impl SimulatedGoogle {
         let asked: Vec<String> = request
             .body
             .as_ref()
-            .and_then(|b| serde_json::from_str::<AskedBody>(&b.text).ok())
+            .and_then(|b| super::json::from_str::<AskedBody>(&b.text).ok())
             .map(|b| b.permissions)
             .unwrap_or_default();
         let sub = account.sub.as_str();

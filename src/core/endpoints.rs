@@ -55,7 +55,7 @@ struct PermissionsRequest<'a> {
 fn permissions_body(permissions: &[Permission]) -> Body {
     Body {
         content_type: JSON,
-        text: serde_json::to_string(&PermissionsRequest { permissions }).unwrap_or_default(),
+        text: super::json::to_string(&PermissionsRequest { permissions }).unwrap_or_default(),
     }
 }
 
@@ -235,7 +235,7 @@ fn malformed(detail: impl Into<String>) -> ApiError {
 /// Reads a `testIamPermissions` answer (any of the three APIs): the held subset. Google omits
 /// the key when nothing is held (`{}`), so a missing key is an empty list.
 pub fn parse_held_permissions(body: &str) -> Result<Vec<String>, ApiError> {
-    serde_json::from_str::<PermissionsBody>(body)
+    super::json::from_str::<PermissionsBody>(body)
         .map(|b| b.permissions)
         .map_err(|e| malformed(format!("unexpected testIamPermissions answer: {e}")))
 }
@@ -257,7 +257,7 @@ struct ServiceName {
 /// Reads one `services.list` page: the enabled services' names (the part after
 /// `/services/`; Google answers with the project *number* before it) and the next page's token.
 pub fn parse_services_page(body: &str) -> Result<(Vec<String>, Option<String>), ApiError> {
-    let page: ServicesPage = serde_json::from_str(body)
+    let page: ServicesPage = super::json::from_str(body)
         .map_err(|e| malformed(format!("unexpected services.list answer: {e}")))?;
     let names = page
         .services
@@ -282,7 +282,7 @@ struct BillingBody {
 
 /// Reads `getBillingInfo`: whether the project is linked to an open billing account.
 pub fn parse_billing_info(body: &str) -> Result<bool, ApiError> {
-    serde_json::from_str::<BillingBody>(body)
+    super::json::from_str::<BillingBody>(body)
         .map(|b| b.billing_enabled)
         .map_err(|e| malformed(format!("unexpected billingInfo answer: {e}")))
 }
@@ -302,7 +302,7 @@ struct Binding {
 
 /// Reads `getIamPolicy`: the roles bound to `member` (e.g. `serviceAccount:x@p.iam…`).
 pub fn parse_roles_of(body: &str, member: &str) -> Result<Vec<String>, ApiError> {
-    let policy: PolicyBody = serde_json::from_str(body)
+    let policy: PolicyBody = super::json::from_str(body)
         .map_err(|e| malformed(format!("unexpected getIamPolicy answer: {e}")))?;
     Ok(policy
         .bindings
@@ -325,7 +325,7 @@ struct NetworkName {
 
 /// Reads `networks.list`: the names of the project's VPC networks (`{}` when it has none).
 pub fn parse_networks(body: &str) -> Result<Vec<String>, ApiError> {
-    serde_json::from_str::<NetworksBody>(body)
+    super::json::from_str::<NetworksBody>(body)
         .map(|b| b.items.into_iter().map(|n| n.name).collect())
         .map_err(|e| malformed(format!("unexpected networks.list answer: {e}")))
 }

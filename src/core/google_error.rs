@@ -194,7 +194,7 @@ impl GoogleError {
             kind: ErrorKind::Other,
         };
         let legacy_reason = |errors: Vec<LegacyError>| errors.into_iter().find_map(|e| e.reason);
-        if let Ok(StatusEnvelope { error: body }) = serde_json::from_str(body) {
+        if let Ok(StatusEnvelope { error: body }) = super::json::from_str(body) {
             error.message = body.message;
             error.status = body.status;
             for detail in body.details {
@@ -213,11 +213,11 @@ impl GoogleError {
             if error.reason.is_none() {
                 error.reason = legacy_reason(body.errors);
             }
-        } else if let Ok(BareEnvelope { error: body }) = serde_json::from_str(body) {
+        } else if let Ok(BareEnvelope { error: body }) = super::json::from_str(body) {
             error.message = body.message;
             error.status = body.status;
             error.reason = legacy_reason(body.errors);
-        } else if let Ok(oauth) = serde_json::from_str::<OAuthEnvelope>(body) {
+        } else if let Ok(oauth) = super::json::from_str::<OAuthEnvelope>(body) {
             error.message = oauth.error_description.unwrap_or_default();
             error.reason = Some(oauth.error);
         } else {

@@ -98,7 +98,7 @@ impl Identity {
     /// Reads a successful tokeninfo body; `now_ms` turns `expires_in` into a deadline when `exp`
     /// is absent.
     pub fn from_tokeninfo(body: &str, now_ms: u64) -> Result<Self, ApiError> {
-        let info: TokenInfo = serde_json::from_str(body).map_err(|e| ApiError::Malformed {
+        let info: TokenInfo = super::json::from_str(body).map_err(|e| ApiError::Malformed {
             http_status: 200,
             detail: format!("unexpected tokeninfo answer: {e}"),
         })?;

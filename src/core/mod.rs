@@ -13,6 +13,7 @@ pub mod endpoints;
 pub mod google_error;
 pub mod http;
 pub mod identity;
+pub mod json;
 pub mod names;
 pub mod patterns;
 pub mod permission;

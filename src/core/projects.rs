@@ -70,7 +70,7 @@ struct ProjectOut {
 /// Reads one `projects.search` page: its active projects and the next page's token. A project
 /// whose `state` says it is not active is left out even if the server sent it.
 pub fn parse_search_page(body: &str) -> Result<(Vec<ProjectSummary>, Option<String>), ApiError> {
-    let page: SearchPage = serde_json::from_str(body).map_err(|e| ApiError::Malformed {
+    let page: SearchPage = super::json::from_str(body).map_err(|e| ApiError::Malformed {
         http_status: 200,
         detail: format!("unexpected projects.search answer: {e}"),
     })?;
@@ -182,7 +182,7 @@ pub fn recent_key(account_id: &str) -> String {
 pub fn recent_projects(store: &impl Store, account_id: &str) -> Vec<String> {
     store
         .get(&recent_key(account_id))
-        .and_then(|text| serde_json::from_str::<Vec<String>>(&text).ok())
+        .and_then(|text| super::json::from_str::<Vec<String>>(&text).ok())
         .unwrap_or_default()
         .into_iter()
         .filter(|id| super::names::ProjectId::parse(id).is_ok())
@@ -197,7 +197,7 @@ pub fn remember_project(store: &impl Store, account_id: &str, project_id: &str) 
     list.retain(|p| p != project_id);
     list.insert(0, project_id.to_owned());
     list.truncate(MAX_RECENT);
-    if let Ok(text) = serde_json::to_string(&list) {
+    if let Ok(text) = super::json::to_string(&list) {
         let _ = store.set(&recent_key(account_id), &text);
     }
 }

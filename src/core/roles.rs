@@ -182,7 +182,7 @@ impl RoleIndex {
     /// Parses `skypilot.json` or `full.json`. Anything malformed is an error, never a panic.
     pub fn from_json(text: &str) -> Result<RoleIndex, RoleDataError> {
         let raw: RawIndex =
-            serde_json::from_str(text).map_err(|e| bad(format!("not the expected JSON ({e})")))?;
+            super::json::from_str(text).map_err(|e| bad(format!("not the expected JSON ({e})")))?;
         let mut permissions = Vec::with_capacity(raw.permissions.len());
         for name in &raw.permissions {
             let p =

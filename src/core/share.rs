@@ -368,16 +368,16 @@ pub fn from_base64url(text: &str) -> Option<Vec<u8>> {
 /// The JSON payload of a question, or [`LinkError::TokenShaped`] if any field holds something
 /// token-shaped (a token pasted into the custom list, say): such a link is never made.
 pub fn question_payload(question: &SharedQuestion) -> Result<Vec<u8>, LinkError> {
-    checked_payload(serde_json::to_vec(question))
+    checked_payload(super::json::to_string(question))
 }
 
 /// The JSON payload of a result; as [`question_payload`].
 pub fn result_payload(result: &SharedResult) -> Result<Vec<u8>, LinkError> {
-    checked_payload(serde_json::to_vec(result))
+    checked_payload(super::json::to_string(result))
 }
 
-fn checked_payload(json: Result<Vec<u8>, serde_json::Error>) -> Result<Vec<u8>, LinkError> {
-    let bytes = json.map_err(|e| damaged(e.to_string()))?;
+fn checked_payload(json: Result<String, super::json::JsonError>) -> Result<Vec<u8>, LinkError> {
+    let bytes = json.map_err(|e| damaged(e.to_string()))?.into_bytes();
     if token_shaped(&String::from_utf8_lossy(&bytes)) {
         return Err(LinkError::TokenShaped);
     }
@@ -526,14 +526,14 @@ fn payload_text(bytes: &[u8]) -> Result<&str, LinkError> {
 /// A question from its (inflated) payload.
 pub fn read_question(bytes: &[u8]) -> Result<SharedQuestion, LinkError> {
     let text = payload_text(bytes)?;
-    serde_json::from_str(text).map_err(|e| damaged(field_error(&e)))
+    super::json::from_str(text).map_err(|e| damaged(field_error(&e)))
 }
 
 /// A result from its (inflated) payload: every name validated, the findings answering exactly
 /// the plan rebuilt from its question.
 pub fn read_result(bytes: &[u8]) -> Result<OpenedResult, LinkError> {
     let text = payload_text(bytes)?;
-    let shared: SharedResult = serde_json::from_str(text).map_err(|e| damaged(field_error(&e)))?;
+    let shared: SharedResult = super::json::from_str(text).map_err(|e| damaged(field_error(&e)))?;
     if let Some(email) = &shared.email {
         if !is_plain_email(email) {
             return Err(damaged("the account email is not an email address"));
@@ -597,10 +597,11 @@ fn is_network_name(text: &str) -> bool {
 }
 
 /// serde's message, without echoing long input back.
-fn field_error(e: &serde_json::Error) -> String {
+fn field_error(e: &super::json::JsonError) -> String {
     let text = e.to_string();
     let cut: String = text.chars().take(160).collect();
-    if e.is_eof() {
+    // serde_json says "EOF while parsing", the browser's JSON.parse "end of JSON input".
+    if text.contains("EOF") || text.contains("end of JSON") {
         "it ends too early".into()
     } else {
         cut

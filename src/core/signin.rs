@@ -63,7 +63,7 @@ pub fn parse_config(text: &str) -> Result<Option<SignInConfig>, ConfigError> {
         return Ok(None);
     }
     let file: ConfigFile =
-        serde_json::from_str(trimmed).map_err(|e| ConfigError(format!("is not valid: {e}")))?;
+        super::json::from_str(trimmed).map_err(|e| ConfigError(format!("is not valid: {e}")))?;
     let Some(client_id) = file.google_client_id.map(|id| id.trim().to_owned()) else {
         return Ok(None);
     };

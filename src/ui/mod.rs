@@ -163,7 +163,10 @@ fn begin_check(
         ));
         return;
     };
-    let transport = Cancellable::new(transport, &controller);
+    let transport = Cancellable::new(transport, &controller).counting({
+        let dispatch = dispatch.clone();
+        move |sent, answered| dispatch.dispatch(Action::Progress { id, sent, answered })
+    });
     inflight.borrow_mut().push(controller);
     let dispatch = dispatch.clone();
     spawn_local(async move {

@@ -313,7 +313,7 @@ fn download_report(outcome: &Outcome, email: Option<&str>, roles: Option<&RoleIn
     if let Some(index) = roles {
         report = report.with_advice(&outcome.plan, index);
     }
-    let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+    let text = crate::core::json::to_string_pretty(&report).unwrap_or_default();
     offer_download(
         &format!("gcp-preflight-{}.json", outcome.plan.project),
         "application/json",
@@ -358,6 +358,45 @@ fn focus_token_field() {
     }
 }
 
+/// "N of M requests answered" while a check's requests are out (M grows with retries and
+/// further pages), as text and as a bar.
+fn progress_line((sent, answered): (u32, u32)) -> Html {
+    if sent == 0 {
+        return Html::default();
+    }
+    html! {
+        <p class="progress" data-testid="progress">
+            <progress max={sent.to_string()} value={answered.to_string()} aria-hidden="true"></progress>
+            { format!(" {answered} of {sent} requests answered") }
+        </p>
+    }
+}
+
+/// When a check ends (a new result on display), brings the results' heading to the top of the
+/// screen and moves focus to it: the answer otherwise lands below a long form, on a laptop and a
+/// phone alike, and keyboard and screen-reader users continue from it.
+#[hook]
+fn use_result_focus(run: &Run) -> NodeRef {
+    let heading = use_node_ref();
+    // A new result is a new `Rc` of findings: Re-check and cache hits count, re-renders do not.
+    let shown = match run {
+        Run::Done(outcome) => Some(std::rc::Rc::as_ptr(&outcome.findings) as usize),
+        _ => None,
+    };
+    {
+        let heading = heading.clone();
+        use_effect_with(shown, move |shown| {
+            if shown.is_some() {
+                if let Some(element) = heading.cast::<web_sys::HtmlElement>() {
+                    element.scroll_into_view();
+                    let _ = element.focus();
+                }
+            }
+        });
+    }
+    heading
+}
+
 /// The results region (`role="status"`, polite live region).
 #[component]
 pub fn Results(props: &ResultsProps) -> Html {
@@ -386,7 +425,10 @@ pub fn Results(props: &ResultsProps) -> Html {
             html! { <p class="placeholder">{ "Looking up the account to see whether a cached result answers…" }</p> }
         }
         Run::Running { plan, .. } => html! {
-            <p class="placeholder">{ format!("Checking {} permissions on {} ({} requests in parallel)…", plan.permissions().len(), plan.project, plan.request_count()) }</p>
+            <>
+                <p class="placeholder">{ format!("Checking {} permissions on {} ({} requests in parallel)…", plan.permissions().len(), plan.project, plan.request_count()) }</p>
+                { progress_line(state.progress) }
+            </>
         },
         Run::Done(outcome) => {
             let vs = verdicts(&outcome.plan, &outcome.findings);
@@ -483,9 +525,10 @@ pub fn Results(props: &ResultsProps) -> Html {
             }
         }
     };
+    let heading = use_result_focus(&state.run);
     html! {
         <section class="results" role="status" aria-live="polite" aria-busy={busy.to_string()} aria-label="Results">
-            <h2>{ "Results" }</h2>
+            <h2 ref={heading} tabindex="-1">{ "Results" }</h2>
             if let Some(notice) = &state.notice {
                 <p class="error" role="alert">{ notice }</p>
             }

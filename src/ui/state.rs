@@ -141,6 +141,8 @@ pub struct State {
     pub opened_link: Option<OpenedLink>,
     /// The projects the token's account can see; reset whenever the token changes.
     pub projects: ProjectListing,
+    /// `(sent, answered)` requests of the running check, for the progress line.
+    pub progress: (u32, u32),
 }
 
 impl State {
@@ -167,6 +169,7 @@ impl State {
             now_ms,
             notice: None,
             newer: None,
+            progress: (0, 0),
             opened_link: None,
             projects: ProjectListing::None,
         }
@@ -262,6 +265,15 @@ pub enum Action {
     AwaitIdentity {
         /// What to check.
         plan: Rc<Plan>,
+    },
+    /// Check `id` has sent `sent` requests and had `answered` of them answered (or failed).
+    Progress {
+        /// Which check.
+        id: u32,
+        /// Requests sent so far (retries and further pages included).
+        sent: u32,
+        /// Requests answered so far.
+        answered: u32,
     },
     /// A check started.
     Started {
@@ -463,7 +475,14 @@ impl Reducible for State {
                 next.last_run_id = id;
                 next.run = Run::Running { id, plan };
                 next.notice = None;
+                next.progress = (0, 0);
             }
+            Action::Progress { id, sent, answered } => match &self.run {
+                Run::Running { id: current, .. } if *current == id => {
+                    next.progress = (sent, answered);
+                }
+                _ => return self,
+            },
             Action::Finished {
                 id,
                 findings,
