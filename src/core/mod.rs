@@ -19,6 +19,7 @@ pub mod permission;
 pub mod plan;
 pub mod report;
 pub mod roles;
+pub mod rounds;
 pub mod token;
 pub mod verdict;
 
