@@ -22,6 +22,7 @@ pub mod roles;
 pub mod rounds;
 pub mod token;
 pub mod verdict;
+pub mod warmup;
 
 /// Builds an ordered collection by inserting each item. `collect()` into a `BTreeMap` or
 /// `BTreeSet` sorts first, which adds a sort routine per element type to the wasm bundle.

@@ -5,6 +5,7 @@ pub mod advice;
 pub mod form;
 pub mod results;
 pub mod state;
+pub mod warmup;
 
 use crate::core::cache::{self, CacheEntry, CacheKey, Lookup, DEFAULT_TTL_MS};
 use crate::core::check::{self, TokenScope};
@@ -258,6 +259,9 @@ pub fn App() -> Html {
         }
     });
 
+    // Preflights paid before Check is pressed, and an invisible project named early.
+    let project_note = warmup::use_warmup(&state, (*transport).clone(), inflight.clone());
+
     // Drop expired and unreadable cache entries once per page load.
     {
         let store = store.clone();
@@ -456,6 +460,9 @@ pub fn App() -> Html {
         <main class="app">
             { header }
             <form::CheckForm state={state.clone()} dispatch={dispatch.clone()} on_check={on_check.clone()} />
+            if let Some(note) = project_note {
+                <p class="hint warning" data-testid="project-visibility">{ note }</p>
+            }
             if state.newer.is_some() {
                 <p class="hint warning newer-result" data-testid="newer-result">
                     { "Another tab has stored a newer result for this account, project and plan. It is not shown until you take it. " }
