@@ -742,7 +742,11 @@ mod tests {
         let (findings, round_trips, sent) = check_custom_list(&invalid);
         assert_every_name_classified(&findings, &invalid);
         assert_eq!(round_trips, 2);
-        assert_eq!(sent, 10 + SPLIT_WAYS, "ten batches, then the refused one's rest in parts");
+        assert_eq!(
+            sent,
+            10 + SPLIT_WAYS,
+            "ten batches, then the refused one's rest in parts"
+        );
     }
 
     #[test]
@@ -756,8 +760,14 @@ mod tests {
     #[test]
     fn a_request_that_gets_no_answer_is_an_error_for_its_names_not_a_verdict() {
         let google = SimulatedGoogle::new(demo_world());
-        google.fail_next.borrow_mut().push(crate::core::demo::Failure::Drop);
-        google.fail_next.borrow_mut().push(crate::core::demo::Failure::Drop);
+        google
+            .fail_next
+            .borrow_mut()
+            .push(crate::core::demo::Failure::Drop);
+        google
+            .fail_next
+            .borrow_mut()
+            .push(crate::core::demo::Failure::Drop);
         let asked = vec![Permission::parse("compute.instances.create").unwrap()];
         let project = ProjectId::parse(crate::core::demo::DEMO_PROJECT_SEED).unwrap();
         let answers = block_on(test_permissions(&google, asked, |perms| {

@@ -20,6 +20,7 @@ pub mod plan;
 pub mod report;
 pub mod roles;
 pub mod rounds;
+pub mod sweep;
 pub mod token;
 pub mod verdict;
 pub mod warmup;

@@ -174,12 +174,18 @@ mod tests {
     #[test]
     fn warms_exactly_the_urls_the_check_uses_once_each() {
         for scope in [TokenScope::Full, TokenScope::ReadOnly] {
-            for plan in [docs_plan(), Plan::build(ProjectId::parse("p-123456").unwrap(), &PlanInput::default())] {
+            for plan in [
+                docs_plan(),
+                Plan::build(ProjectId::parse("p-123456").unwrap(), &PlanInput::default()),
+            ] {
                 let warm = requests(&plan, DEMO_TOKEN_ALICE, scope);
                 let warm_urls: BTreeSet<String> = warm.iter().map(|r| r.url.clone()).collect();
                 assert_eq!(warm_urls.len(), warm.len(), "one request per URL");
                 assert_eq!(warm_urls, urls_of_check(&plan, scope), "{scope:?}");
-                assert!(is_project_probe(&plan, &warm[0]), "the project's answer comes first");
+                assert!(
+                    is_project_probe(&plan, &warm[0]),
+                    "the project's answer comes first"
+                );
             }
         }
     }

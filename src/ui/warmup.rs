@@ -62,50 +62,57 @@ pub fn use_warmup(
                 let timeout = match (plan, usable, idle) {
                     (Some(plan), Some(scope), true) => {
                         let scope = *scope;
-                        Some(gloo_timers::callback::Timeout::new(DEBOUNCE_MS, move || {
-                            let requests: Vec<_> =
-                                warmup::requests(&plan, &token, scope)
+                        Some(gloo_timers::callback::Timeout::new(
+                            DEBOUNCE_MS,
+                            move || {
+                                let requests: Vec<_> = warmup::requests(&plan, &token, scope)
                                     .into_iter()
                                     .filter(|r| {
                                         warmed.borrow_mut().insert((generation, r.url.clone()))
                                     })
                                     .collect();
-                            let Ok(controller) = web_sys::AbortController::new() else {
-                                return;
-                            };
-                            if requests.is_empty() {
-                                return;
-                            }
-                            let transport = Cancellable::new(&transport, &controller);
-                            inflight.borrow_mut().push(controller);
-                            spawn_local(async move {
-                                let sends = requests.into_iter().map(|request| {
-                                    let probe = warmup::is_project_probe(&plan, &request);
-                                    let transport = &transport;
-                                    async move { (probe, transport.send(request).await) }
-                                });
-                                for (probe, answer) in futures::future::join_all(sends).await {
-                                    if !probe {
-                                        continue;
-                                    }
-                                    let answer = match answer {
-                                        Ok(r) if (200..300).contains(&r.status) => Ok(r.body),
-                                        Ok(r) => Err(GoogleError::from_response(r.status, &r.body)),
-                                        Err(NetError::Network(detail)) => {
-                                            Err(crate::core::google_error::ApiError::Network {
-                                                detail,
-                                            })
-                                        }
-                                    };
-                                    let project = plan.project.as_str().to_owned();
-                                    if let Some(text) = warmup::visibility_message(&project, &answer)
-                                    {
-                                        messages.borrow_mut().insert((generation, project), text);
-                                        rerender.force_update();
-                                    }
+                                let Ok(controller) = web_sys::AbortController::new() else {
+                                    return;
+                                };
+                                if requests.is_empty() {
+                                    return;
                                 }
-                            });
-                        }))
+                                let transport = Cancellable::new(&transport, &controller);
+                                inflight.borrow_mut().push(controller);
+                                spawn_local(async move {
+                                    let sends = requests.into_iter().map(|request| {
+                                        let probe = warmup::is_project_probe(&plan, &request);
+                                        let transport = &transport;
+                                        async move { (probe, transport.send(request).await) }
+                                    });
+                                    for (probe, answer) in futures::future::join_all(sends).await {
+                                        if !probe {
+                                            continue;
+                                        }
+                                        let answer = match answer {
+                                            Ok(r) if (200..300).contains(&r.status) => Ok(r.body),
+                                            Ok(r) => {
+                                                Err(GoogleError::from_response(r.status, &r.body))
+                                            }
+                                            Err(NetError::Network(detail)) => {
+                                                Err(crate::core::google_error::ApiError::Network {
+                                                    detail,
+                                                })
+                                            }
+                                        };
+                                        let project = plan.project.as_str().to_owned();
+                                        if let Some(text) =
+                                            warmup::visibility_message(&project, &answer)
+                                        {
+                                            messages
+                                                .borrow_mut()
+                                                .insert((generation, project), text);
+                                            rerender.force_update();
+                                        }
+                                    }
+                                });
+                            },
+                        ))
                     }
                     _ => None,
                 };
