@@ -481,6 +481,39 @@ pub fn to_json(rows: &[MatrixRow]) -> String {
     .unwrap_or_default()
 }
 
+/// The projects `account` has cached results for (its recent projects), sorted, once each,
+/// read from the cache's keys (`gcp-preflight/v1/<account>/<project>/<fingerprint>`).
+pub fn recent_projects(keys: &[String], account: &str) -> Vec<String> {
+    let prefix = format!("{}{account}/", super::cache::KEY_PREFIX);
+    let mut out: Vec<String> = keys
+        .iter()
+        .filter_map(|k| k.strip_prefix(&prefix)?.split('/').next())
+        .filter(|p| super::names::ProjectId::parse(p).is_ok())
+        .map(str::to_owned)
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Project IDs in `text` (one per line, or separated by spaces, commas or semicolons), once
+/// each in the order given, and the words that are not project IDs (each with why).
+pub fn parse_projects(text: &str) -> (Vec<super::names::ProjectId>, Vec<String>) {
+    let mut ids: Vec<super::names::ProjectId> = Vec::new();
+    let mut refused = Vec::new();
+    for word in text
+        .split(|c: char| c.is_whitespace() || c == ',' || c == ';')
+        .filter(|w| !w.is_empty())
+    {
+        match super::names::ProjectId::parse(word) {
+            Ok(id) if !ids.contains(&id) => ids.push(id),
+            Ok(_) => {}
+            Err(error) => refused.push(format!("{word}: {error}")),
+        }
+    }
+    (ids, refused)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -800,6 +833,30 @@ mod tests {
         assert_eq!(json["schema"], "gcp-preflight.sweep/v1");
         assert_eq!(json["rows"][1]["cells"]["compute"]["missing"], 2);
         assert!(!to_json(&rows).contains(DEMO_TOKEN_ALICE));
+    }
+
+    #[test]
+    fn recent_projects_are_this_accounts_only() {
+        let keys: Vec<String> = [
+            "gcp-preflight/v1/111/proj-a1/fp1",
+            "gcp-preflight/v1/111/proj-a1/fp2",
+            "gcp-preflight/v1/111/proj-b2/fp1",
+            "gcp-preflight/v1/222/proj-c3/fp1",
+            "other/111/proj-d4/x",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(recent_projects(&keys, "111"), ["proj-a1", "proj-b2"]);
+        assert!(recent_projects(&keys, "11").is_empty());
+    }
+
+    #[test]
+    fn pasted_lists_are_split_deduplicated_and_bad_words_named() {
+        let (ids, refused) = parse_projects("proj-a1, proj-b2\nproj-a1;  Bad_Id\n\n");
+        let ids: Vec<&str> = ids.iter().map(|p| p.as_str()).collect();
+        assert_eq!(ids, ["proj-a1", "proj-b2"]);
+        assert_eq!(refused.len(), 1);
+        assert!(refused[0].starts_with("Bad_Id: "));
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod advice;
 pub mod form;
 pub mod results;
 pub mod state;
+pub mod sweep;
 pub mod warmup;
 
 use crate::core::cache::{self, CacheEntry, CacheKey, Lookup, DEFAULT_TTL_MS};
@@ -473,6 +474,7 @@ pub fn App() -> Html {
             <advice::RoleDataProvider>
                 <results::Results state={state.clone()} on_check={on_check} />
             </advice::RoleDataProvider>
+            <sweep::Sweep state={state.clone()} transport={transport.clone()} store={store.clone()} inflight={inflight.clone()} />
             <results::Honesty />
             <footer class="app-footer">
                 { "Your token stays in this page's memory: it is sent only to Google's API hosts and never stored. Results (under the account's Google ID, without its email) are cached in this browser for 10 minutes per account, project and plan. " }
