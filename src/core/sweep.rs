@@ -34,7 +34,7 @@ pub struct Limits {
 
 /// The limits the app uses.
 pub const DEFAULT_LIMITS: Limits = Limits {
-    projects_at_once: 16,
+    projects_at_once: 25,
     per_minute_per_host: 400,
     rate_limit_rounds: 2,
     first_pause_ms: 2_000,
@@ -633,9 +633,20 @@ mod tests {
         assert_eq!(done.len(), 50, "every row answered");
         assert!(done.values().all(|(f, _)| f.is_complete()));
         assert_eq!(out.sent, 50 * per_check, "the estimate is what is sent");
-        // At most 16 projects' requests in one round.
-        assert!(out.widest <= 16 * per_check, "{} in one round", out.widest);
-        assert_eq!(out.rounds, 50usize.div_ceil(16), "waves of 16 projects");
+        // At most 25 projects' requests in one round.
+        let at_once = DEFAULT_LIMITS.projects_at_once;
+        assert_eq!(at_once, 25);
+        assert_eq!(
+            out.widest,
+            at_once * per_check,
+            "{} in one round",
+            out.widest
+        );
+        assert_eq!(
+            out.rounds,
+            50usize.div_ceil(at_once),
+            "waves of 25 projects"
+        );
     }
 
     #[test]
