@@ -261,7 +261,12 @@ pub fn App() -> Html {
     });
 
     // Preflights paid before Check is pressed, and an invisible project named early.
-    let project_note = warmup::use_warmup(&state, (*transport).clone(), inflight.clone());
+    let project_note = warmup::use_warmup(
+        &state,
+        (*transport).clone(),
+        store.clone(),
+        inflight.clone(),
+    );
 
     // Drop expired and unreadable cache entries once per page load.
     {

@@ -568,6 +568,20 @@ pub fn Sweep(props: &SweepProps) -> Html {
             }
         })
         .collect();
+    let all_ready = finished
+        .iter()
+        .filter(|r| keeps(r, Filter::Ready, ""))
+        .count();
+    let with_errors = finished
+        .iter()
+        .filter(|r| keeps(r, Filter::Failed, ""))
+        .count();
+    let summary = (!finished.is_empty()).then(|| {
+        format!(
+            "{all_ready} ready everywhere, {} not ready or unknown ({with_errors} with request errors).",
+            finished.len() - all_ready
+        )
+    });
     let shown: Vec<&MatrixRow> = finished
         .iter()
         .filter(|r| keeps(r, sweep.filter, &sweep.text))
@@ -598,6 +612,9 @@ pub fn Sweep(props: &SweepProps) -> Html {
                     { format!(" {done} of {total} done{}{}", if sweep.running { "" } else { "." },
                         if waiting { " Google is rate-limiting: pausing, then asking again." } else { "" }) }
                 </p>
+                if let Some(summary) = summary {
+                    <p class="hint" data-testid="sweep-summary">{ summary }</p>
+                }
                 <div class="sweep-tools">
                     <label>{ "Show " }
                         <select aria-label="Show" onchange={on_filter}>

@@ -4,11 +4,14 @@
 //!
 //! Nothing from the answers is cached or shown as a result: only the project's visibility.
 
+use crate::core::cache::{self, CacheKey, Lookup};
 use crate::core::check::TokenScope;
 use crate::core::google_error::GoogleError;
 use crate::core::http::{NetError, Transport};
+use crate::core::plan::Plan;
 use crate::core::warmup;
 use crate::gcp::{AppTransport, Cancellable};
+use crate::storage::BrowserStore;
 use crate::ui::state::{plan_from_state, IdentityState, Run, State};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,13 +23,35 @@ use yew::prelude::*;
 /// valid at several lengths, and only the one the user stops at deserves requests.
 const DEBOUNCE_MS: u32 = 350;
 
+/// Whether Check would be answered from the cache (fresh entries for every token given): then
+/// it costs no request, and a warm-up would only add some.
+fn answered_from_cache(store: &BrowserStore, accounts: &[Option<String>], plan: &Plan) -> bool {
+    accounts.iter().all(|account| {
+        account.as_deref().is_some_and(|account| {
+            matches!(
+                cache::lookup(store, &CacheKey::new(account, plan), crate::ui::now_ms()),
+                Lookup::Fresh(_)
+            )
+        })
+    })
+}
+
+fn account_of(identity: &IdentityState) -> Option<String> {
+    match identity {
+        IdentityState::Known(id) => id.account_id.clone(),
+        _ => None,
+    }
+}
+
 /// Sends the warm-up for what the form says now; returns the one-line message about the
 /// project, when Google said it cannot be seen. `inflight` gets the requests' abort controller
-/// (aborted when the token is forgotten or replaced).
+/// (aborted when the token is forgotten or replaced). Nothing is sent when the cache would
+/// answer Check.
 #[hook]
 pub fn use_warmup(
     state: &State,
     transport: AppTransport,
+    store: Rc<BrowserStore>,
     inflight: Rc<RefCell<Vec<web_sys::AbortController>>>,
 ) -> Option<String> {
     // (token generation, URL) already warmed: at most one warm-up per URL and token.
@@ -51,6 +76,10 @@ pub fn use_warmup(
     let generation = state.token_generation;
     let key = plan.as_ref().map(|p| p.fingerprint.clone());
     let project = plan.as_ref().map(|p| p.project.as_str().to_owned());
+    let mut accounts = vec![account_of(&state.identity)];
+    if !state.cli_token.is_empty() {
+        accounts.push(account_of(&state.cli_identity));
+    }
     {
         let token = state.token.clone();
         let messages = messages.clone();
@@ -65,6 +94,9 @@ pub fn use_warmup(
                         Some(gloo_timers::callback::Timeout::new(
                             DEBOUNCE_MS,
                             move || {
+                                if answered_from_cache(&store, &accounts, &plan) {
+                                    return;
+                                }
                                 let requests: Vec<_> = warmup::requests(&plan, &token, scope)
                                     .into_iter()
                                     .filter(|r| {

@@ -180,6 +180,7 @@ async function main() {
         const c = m.rows[p].cells;
         assert(c.compute === 'Ready' && c.storage === 'Ready' && c['managed-jobs'] === 'Ready', `${p}: ${JSON.stringify(m.rows[p])}`);
       }
+      assertEqual(await app.textOfTestId('sweep-summary'), '45 ready everywhere, 5 not ready or unknown (4 with request errors).', 'summary');
       // The rate-limited project was asked again after a pause, not dropped.
       const limited = bearer(fake.requestsSince(mark)).filter((r) => r.target === LIMITED && r.path.endsWith(':testIamPermissions'));
       assert(limited.length > 4, `429s retried then re-asked after a pause (${limited.length})`);
