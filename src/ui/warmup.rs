@@ -74,7 +74,10 @@ pub fn use_warmup(
     let plan = plan_from_state(state).ok().map(Rc::new);
     let idle = matches!(state.run, Run::Idle);
     let generation = state.token_generation;
-    let key = plan.as_ref().map(|p| p.fingerprint.clone());
+    // The fingerprint leaves the project out (the cache key has it apart): both, then.
+    let key = plan
+        .as_ref()
+        .map(|p| (p.project.as_str().to_owned(), p.fingerprint.clone()));
     let project = plan.as_ref().map(|p| p.project.as_str().to_owned());
     let mut accounts = vec![account_of(&state.identity)];
     if !state.cli_token.is_empty() {

@@ -115,6 +115,9 @@ async function main() {
       // Leaving and coming back sends nothing again for this token.
       const again = fake.mark();
       await app.enterProject('warm-up-elsewhere');
+      // Another project, no Check in between: it gets its own warm-up.
+      await poll(() => fake.requestsSince(again).some((r) => !r.isPreflight && r.target === 'warm-up-elsewhere'),
+        { timeout: 15_000, what: 'the warm-up of the next project typed' });
       await sleep(800);
       await app.enterProject(project);
       await sleep(1_500);
