@@ -256,8 +256,9 @@ pub fn Sweep(props: &SweepProps) -> Html {
         .iter()
         .map(|p| plan_for(state, p.as_str()))
         .collect();
+    // Said before a sweep starts; not recomputed (cache reads) on every row while it runs.
     let estimate = match (&plans, scope) {
-        (Ok(plans), Some(scope)) if !plans.is_empty() => {
+        (Ok(plans), Some(scope)) if !plans.is_empty() && !sweep.running => {
             let cached: Vec<bool> = plans
                 .iter()
                 .map(|p| fresh(store, account.as_deref(), p).is_some())
