@@ -91,8 +91,9 @@ fn names_not_valid_on_a_project_are_set_aside_and_fail_the_custom_list() {
     let findings = check_as(&google, &plan, DEMO_TOKEN_ALICE);
     assert_eq!(
         google.request_count(),
-        3,
-        "two 400s, each naming one permission, then the answer"
+        4,
+        "a 400 naming billing.accounts.get, then the other three one each, at once (one of them \
+         the 400 naming resourcemanager.projects.create): two round trips, not three"
     );
     assert_eq!(
         findings.project[&perm("resourcemanager.projects.create")],

@@ -21,11 +21,14 @@ pub mod plan;
 pub mod projects;
 pub mod report;
 pub mod roles;
+pub mod rounds;
 pub mod share;
 pub mod signin;
 pub mod skyfiles;
+pub mod sweep;
 pub mod token;
 pub mod verdict;
+pub mod warmup;
 
 /// Builds an ordered collection by inserting each item. `collect()` into a `BTreeMap` or
 /// `BTreeSet` sorts first, which adds a sort routine per element type to the wasm bundle.

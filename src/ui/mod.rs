@@ -8,6 +8,8 @@ pub mod results;
 pub mod share;
 pub mod signin;
 pub mod state;
+pub mod sweep;
+pub mod warmup;
 
 use crate::core::cache::{self, CacheEntry, CacheKey, Lookup, DEFAULT_TTL_MS};
 use crate::core::check::{self, TokenScope};
@@ -264,6 +266,14 @@ pub fn App() -> Html {
         }
     });
 
+    // Preflights paid before Check is pressed, and an invisible project named early.
+    let project_note = warmup::use_warmup(
+        &state,
+        (*transport).clone(),
+        store.clone(),
+        inflight.clone(),
+    );
+
     // Drop expired and unreadable cache entries once per page load.
     {
         let store = store.clone();
@@ -479,6 +489,9 @@ pub fn App() -> Html {
             { header }
             <form::CheckForm state={state.clone()} dispatch={dispatch.clone()} on_check={on_check.clone()} />
             <share::ShareQuestion state={state.clone()} />
+            if let Some(note) = project_note {
+                <p class="hint warning" data-testid="project-visibility">{ note }</p>
+            }
             if state.newer.is_some() {
                 <p class="hint warning newer-result" data-testid="newer-result">
                     { "Another tab has stored a newer result for this account, project and plan. It is not shown until you take it. " }
@@ -489,6 +502,7 @@ pub fn App() -> Html {
             <advice::RoleDataProvider>
                 <results::Results state={state.clone()} on_check={on_check} />
             </advice::RoleDataProvider>
+            <sweep::Sweep state={state.clone()} transport={transport.clone()} store={store.clone()} inflight={inflight.clone()} />
             <results::Honesty />
             <footer class="app-footer">
                 { "Your token stays in this page's memory: it is sent only to Google's API hosts and never stored. Results (under the account's Google ID, without its email) are cached in this browser for 10 minutes per account, project and plan. " }

@@ -329,6 +329,17 @@ pub enum Action {
     },
     /// The clock moved.
     Tick(u64),
+    /// A sweep row was opened: its full result on display, for its project.
+    ShowResult {
+        /// The plan it answers.
+        plan: Rc<Plan>,
+        /// What was found.
+        findings: Rc<Findings>,
+        /// When.
+        checked_at_ms: u64,
+        /// Whether it came from the cache.
+        from_cache: bool,
+    },
     /// The project listing for token generation `generation` moved on.
     Projects {
         /// The generation it is about; answers about an older token are dropped.
@@ -589,6 +600,22 @@ impl Reducible for State {
                 next.notice = None;
             }
             Action::Tick(now) => next.now_ms = now,
+            Action::ShowResult {
+                plan,
+                findings,
+                checked_at_ms,
+                from_cache,
+            } => {
+                next.project = plan.project.as_str().to_owned();
+                next.run = Run::Done(Outcome {
+                    plan,
+                    findings,
+                    checked_at_ms,
+                    from_cache,
+                    cli: None,
+                });
+                next.notice = None;
+            }
             Action::OpenQuestion(question) => {
                 fill_form(&mut next, &question);
                 next.run = Run::Idle;

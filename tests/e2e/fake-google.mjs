@@ -214,7 +214,8 @@ export function defaultScenario() {
     // error; BROWSER-FACTS.md flag 2: nothing confirms Google sends it)
     tokeninfoCors: true,
     // injected faults, first match wins, each used `times` times (default 1; Infinity: always):
-    // { type: 'drop' | 'html502' | 'html503' | 'html504' | 'rateLimitExceeded' | 'userRateLimitExceeded',
+    // { type: 'drop' | 'html502' | 'html503' | 'html504' | 'rateLimitExceeded' | 'userRateLimitExceeded'
+    //         | 'serviceDisabled' (403 SERVICE_DISABLED) | 'http429' (429 RATE_LIMIT_EXCEEDED),
     //   host?, kind?, target?   (match; without host only Bearer hosts match)
     //   cors?: bool             (html5xx: send Access-Control-Allow-Origin; default true) }
     faults: [],
@@ -952,6 +953,13 @@ export async function startFakeGoogle({ port = 0, host = '127.0.0.1', tls = null
     if ((scenario.disabledInConsumer || []).includes(hostName)) {
       return send(res, entry, 403, serviceDisabledBody(hostName, consumer, scenario.serviceDisabledAs), cors);
     }
+    // Per-project faults (sweep.mjs): an API off in the consumer for requests about one
+    // target, or a 429 that does not go away.
+    const perTarget = takeFault(entry, ['serviceDisabled', 'http429']);
+    if (perTarget?.type === 'serviceDisabled') {
+      return send(res, entry, 403, serviceDisabledBody(hostName, consumer, scenario.serviceDisabledAs), cors);
+    }
+    if (perTarget) return send(res, entry, 429, rateLimitBody(hostName, consumer), cors);
     if (!scopesAllow(account, hostName)) {
       return send(res, entry, 403, scopeInsufficientBody(hostName, svcMethod), {
         ...cors,
