@@ -148,7 +148,7 @@ mod tests {
 
     #[test]
     fn google_shaped_tokens_pass_and_lose_their_surrounding_whitespace() {
-        let ya29 = "ya29.a0AfB_byC-1x~2+3/4";
+        let ya29 = "ya29.FAKE_x-1~2+3/4";
         assert_eq!(validate_token(ya29), Ok(ya29));
         assert_eq!(validate_token(&format!("  {ya29}\n")), Ok(ya29));
         assert_eq!(validate_token("abc=="), Ok("abc=="));
