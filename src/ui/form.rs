@@ -109,7 +109,7 @@ fn identity_line(
                     </p>
                     if !id.scopes_known() {
                         <p class="hint" data-testid={format!("{test_id}-unknowns")}>
-                            { "Google's tokeninfo could not be reached from this page, so the account comes from OpenID userinfo, which does not describe the token: its expiry, scopes and which gcloud credential minted it are unknown. Checks still run; an expired token or a missing scope shows as Google's error." }
+                            { "tokeninfo could not be reached from this page, so the account comes from OpenID userinfo: the token's expiry, scopes and which gcloud credential minted it are unknown. Checks still run; an expired token or a missing scope shows as Google's error." }
                         </p>
                     }
                     if let Some(text) = mismatch {

@@ -293,7 +293,7 @@ async function main() {
       assertEqual(h['referrer-policy'], 'no-referrer', 'Referrer-Policy');
       assertEqual(h['x-content-type-options'], 'nosniff', 'X-Content-Type-Options');
       assertEqual(h['x-frame-options'], 'DENY', 'X-Frame-Options');
-      assertEqual(h['cross-origin-opener-policy'], 'same-origin', 'Cross-Origin-Opener-Policy');
+      assertEqual(h['cross-origin-opener-policy'], 'same-origin-allow-popups', 'Cross-Origin-Opener-Policy');
       assert(/^max-age=\d{8,}/.test(h['strict-transport-security'] || ''), 'Strict-Transport-Security');
       assertEqual(h['cache-control'], 'no-cache', 'index.html is revalidated on every load');
       assert(/^text\/html/.test(h['content-type']), `content-type ${h['content-type']}`);

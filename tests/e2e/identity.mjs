@@ -123,6 +123,22 @@ async function main() {
       assert(/^Cached result/.test(r.age || ''), `cached across the two identity sources: ${r.age}`);
     });
 
+    t.test("the look-ups' faults are retried like every request: a proxy's 502 page on tokeninfo, a drop and a 503 page on userinfo", async () => {
+      // tokeninfo with CORS: its proxy 502 (HTML) is retried, then tokeninfo answers.
+      fake.injectFault({ type: 'html502', host: 'oauth2.googleapis.com' });
+      let reqs = await enter(TOKENS.bob, bob);
+      assertEqual(real(reqs).filter((r) => r.host === 'oauth2.googleapis.com').map((r) => r.status), [502, 200], 'tokeninfo answers');
+      assertEqual(await app.textOfTestId('identity-unknowns'), null, 'tokeninfo identity, nothing unknown');
+      // Without CORS: userinfo dropped, then a proxy's 503 page, then its answer.
+      fake.patchScenario((s) => { s.tokeninfoCors = false; });
+      fake.injectFault({ type: 'drop', host: USERINFO_HOST });
+      fake.injectFault({ type: 'html503', host: USERINFO_HOST });
+      reqs = await enter(TOKENS.alice, alice);
+      assertEqual(real(reqs).filter((r) => r.host === USERINFO_HOST).map((r) => r.status), [null, 503, 200], 'userinfo answers');
+      assert(await app.textOfTestId('identity-unknowns'), 'the unknowns are said');
+      fake.clearFaults();
+    });
+
     t.test('no request to Google carried a cookie or the token in a URL; no violation, no page error', async () => {
       const all = fake.requests({ all: true });
       assert(all.some((r) => r.host === USERINFO_HOST), 'userinfo was used');
