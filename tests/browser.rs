@@ -279,6 +279,7 @@ mod reducer {
             expires_at_ms: None,
             scopes: vec![],
             client_id: None,
+            source: gcp_preflight::core::identity::IdentitySource::Tokeninfo,
         };
         let state = Rc::new(State::new(0))
             .reduce(Action::Token(tok("tok-1")))

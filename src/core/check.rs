@@ -264,14 +264,29 @@ pub async fn send<T: Transport>(transport: &T, request: Request) -> Result<Strin
     }
 }
 
-/// Looks up who the token belongs to.
+/// Looks up who the token belongs to: tokeninfo, or, when tokeninfo cannot be reached at all
+/// (no response: offline, or no CORS headers, which the browser does not tell apart), OpenID
+/// userinfo for the account alone. Both go through [`send`], so 502/503/504 and a dropped
+/// connection are retried there as for every other request.
+///
+/// If userinfo fails too, the answer is tokeninfo's network error: a failed fallback says
+/// nothing about the token (a 401 from userinfo may only mean a missing `openid` scope), so it
+/// must not make the token look dead.
 pub async fn lookup_identity<T: Transport>(
     transport: &T,
     token: &str,
     now_ms: u64,
 ) -> Result<Identity, ApiError> {
-    let body = send(transport, endpoints::tokeninfo(token)).await?;
-    Identity::from_tokeninfo(&body, now_ms)
+    match send(transport, endpoints::tokeninfo(token)).await {
+        Ok(body) => Identity::from_tokeninfo(&body, now_ms),
+        Err(unreachable @ ApiError::Network { .. }) => {
+            match send(transport, endpoints::userinfo(token)).await {
+                Ok(body) => Identity::from_userinfo(&body).map_err(|_| unreachable),
+                Err(_) => Err(unreachable),
+            }
+        }
+        Err(error) => Err(error),
+    }
 }
 
 /// Into how many parts the rest of a refused batch is split and resent at once: Google names

@@ -19,9 +19,10 @@ fn enc(text: &str) -> String {
     utf8_percent_encode(text, UNRESERVED).to_string()
 }
 
-/// The hosts this app ever sends the token to.
-pub const GOOGLE_API_HOSTS: [&str; 7] = [
+/// The hosts this app ever sends the token to (deploy/csp.txt's `connect-src` lists the same).
+pub const GOOGLE_API_HOSTS: [&str; 8] = [
     "oauth2.googleapis.com",
+    "openidconnect.googleapis.com",
     "cloudresourcemanager.googleapis.com",
     "serviceusage.googleapis.com",
     "storage.googleapis.com",
@@ -76,6 +77,17 @@ pub fn tokeninfo(token: &str) -> Request {
             text: form,
         }),
     }
+}
+
+/// OpenID Connect userinfo, with the token as a Bearer header: the account (`sub`, `email`)
+/// when tokeninfo cannot be reached from the page (BROWSER-FACTS.md flag 2: nothing confirms
+/// tokeninfo sends CORS headers). This is the endpoint Google's libraries and most public code
+/// call (GCP-API.md §5, "User info"); it says nothing about the token's expiry or scopes.
+pub fn userinfo(token: &str) -> Request {
+    get(
+        "https://openidconnect.googleapis.com/v1/userinfo".into(),
+        token,
+    )
 }
 
 /// Resource Manager v1 `projects.testIamPermissions`, as `sky check gcp` calls it.
@@ -409,6 +421,18 @@ mod tests {
         );
         let r = project_test_permissions(&ProjectId::parse("abcdef").unwrap(), &[], "secret");
         assert!(!format!("{r:?}").contains("secret"));
+        // userinfo: a Bearer GET, the token in no URL and no body.
+        let r = userinfo("secret");
+        assert_eq!(
+            (r.method, r.url.as_str(), &r.auth, &r.body),
+            (
+                Method::Get,
+                "https://openidconnect.googleapis.com/v1/userinfo",
+                &Auth::Bearer("secret".into()),
+                &None
+            )
+        );
+        assert!(is_google_api_url(&r.url));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Who a token belongs to, from Google's tokeninfo answer.
+//! Who a token belongs to, from Google's tokeninfo answer, or (when tokeninfo cannot be reached
+//! from the page) from OpenID Connect userinfo, which knows the account but not the token.
 
 use super::google_error::ApiError;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -41,7 +42,18 @@ impl TokenKind {
     }
 }
 
-/// The account behind a token, as tokeninfo describes it.
+/// Which Google endpoint described a token's account, and so what is known about the token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentitySource {
+    /// tokeninfo: the account, the token's expiry, scopes and OAuth client.
+    Tokeninfo,
+    /// OpenID Connect userinfo (tokeninfo unreachable, e.g. without CORS headers): the account
+    /// only; the token's expiry, scopes and client are unknown.
+    Userinfo,
+}
+
+/// The account behind a token, as tokeninfo (or userinfo) describes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Identity {
     /// Google's stable account ID (`sub`); absent when the token lacks the email scope.
@@ -54,6 +66,9 @@ pub struct Identity {
     pub scopes: Vec<String>,
     /// The OAuth client that minted the token (`azp`), e.g. gcloud's.
     pub client_id: Option<String>,
+    /// Where this came from; with [`IdentitySource::Userinfo`], `expires_at_ms`, `scopes` and
+    /// `client_id` are unknown, not absent.
+    pub source: IdentitySource,
 }
 
 #[derive(Deserialize)]
@@ -67,6 +82,13 @@ struct TokenInfo {
     #[serde(default)]
     scope: String,
     azp: Option<String>,
+}
+
+/// The OpenID Connect userinfo claims read here (the profile claims are not needed).
+#[derive(Deserialize)]
+struct UserInfo {
+    sub: String,
+    email: Option<String>,
 }
 
 /// tokeninfo sends numbers as strings ("3320"), but some captures show plain numbers. A visitor
@@ -112,22 +134,59 @@ impl Identity {
             expires_at_ms,
             scopes: info.scope.split_whitespace().map(str::to_owned).collect(),
             client_id: info.azp.filter(|s| !s.is_empty()),
+            source: IdentitySource::Tokeninfo,
         })
     }
 
-    /// Whether the token can call Resource Manager, Service Usage, Storage and IAM at all.
+    /// Reads a successful OpenID Connect userinfo body (`{"sub": …, "email": …, …}`): the
+    /// account, and nothing about the token. An answer without `sub` is malformed, since the
+    /// account's ID is what results are cached under.
+    pub fn from_userinfo(body: &str) -> Result<Self, ApiError> {
+        let info: UserInfo = super::json::from_str(body).map_err(|e| ApiError::Malformed {
+            http_status: 200,
+            detail: format!("unexpected userinfo answer: {e}"),
+        })?;
+        if info.sub.is_empty() {
+            return Err(ApiError::Malformed {
+                http_status: 200,
+                detail: "unexpected userinfo answer: empty `sub`".into(),
+            });
+        }
+        Ok(Identity {
+            account_id: Some(info.sub),
+            email: info.email.filter(|s| !s.is_empty()),
+            expires_at_ms: None,
+            scopes: Vec::new(),
+            client_id: None,
+            source: IdentitySource::Userinfo,
+        })
+    }
+
+    /// Whether the token's scopes (and expiry and client) are known: not when only userinfo
+    /// answered.
+    pub fn scopes_known(&self) -> bool {
+        self.source == IdentitySource::Tokeninfo
+    }
+
+    /// Whether the token may call Resource Manager, Service Usage, Storage and IAM at all: false
+    /// only when tokeninfo's scopes show it cannot. Unknown scopes (userinfo) count as may: the
+    /// request goes out and Google's answer says.
     pub fn has_cloud_platform_scope(&self) -> bool {
-        self.scopes
-            .iter()
-            .any(|s| s == CLOUD_PLATFORM || s == CLOUD_PLATFORM_READ_ONLY)
+        !self.scopes_known()
+            || self
+                .scopes
+                .iter()
+                .any(|s| s == CLOUD_PLATFORM || s == CLOUD_PLATFORM_READ_ONLY)
     }
 
     /// Whether IAM will accept the token (full `cloud-platform` or `iam`); a read-only token
-    /// is refused by IAM's methods.
+    /// is refused by IAM's methods. Unknown scopes (userinfo) count as will, as above.
     pub fn can_call_iam(&self) -> bool {
-        self.scopes
-            .iter()
-            .any(|s| s == CLOUD_PLATFORM || s == IAM_SCOPE)
+        !self.scopes_known()
+            || self
+                .scopes
+                .iter()
+                .any(|s| s == CLOUD_PLATFORM || s == IAM_SCOPE)
     }
 
     /// Which gcloud credential minted the token, from tokeninfo `azp`.
@@ -271,5 +330,53 @@ mod tests {
     #[test]
     fn garbage_is_malformed() {
         assert!(Identity::from_tokeninfo("<html>", 0).is_err());
+    }
+
+    #[test]
+    fn userinfo_gives_the_account_and_leaves_the_token_unknown() {
+        // OpenID Connect userinfo claims (GCP-API.md §5, "User info").
+        let body = r#"{"sub":"112026411584569361827","picture":"https://lh3.googleusercontent.com/a/x","email":"person@zone.example.com","email_verified":true,"hd":"zone.example.com"}"#;
+        let id = Identity::from_userinfo(body).unwrap();
+        assert_eq!(id.account_id.as_deref(), Some("112026411584569361827"));
+        assert_eq!(id.email.as_deref(), Some("person@zone.example.com"));
+        assert_eq!(id.source, IdentitySource::Userinfo);
+        assert!(!id.scopes_known());
+        assert_eq!((id.expires_at_ms, id.minutes_left(0)), (None, None));
+        assert!(id.scopes.is_empty() && id.client_id.is_none());
+        assert_eq!(id.kind(), TokenKind::Other);
+        // Unknown scopes do not stop a check: Google answers for itself.
+        assert!(id.has_cloud_platform_scope() && id.can_call_iam());
+        // The same account by tokeninfo has the same ID, so results are cached under one key.
+        let by_tokeninfo = Identity::from_tokeninfo(
+            r#"{"sub":"112026411584569361827","scope":"openid","expires_in":"60"}"#,
+            0,
+        )
+        .unwrap();
+        assert_eq!(by_tokeninfo.account_id, id.account_id);
+        assert!(by_tokeninfo.scopes_known());
+        assert!(!by_tokeninfo.has_cloud_platform_scope() && !by_tokeninfo.can_call_iam());
+    }
+
+    #[test]
+    fn userinfo_without_email_or_sub() {
+        let id = Identity::from_userinfo(r#"{"sub":"7","picture":"x"}"#).unwrap();
+        assert_eq!((id.account_id.as_deref(), id.email), (Some("7"), None));
+        for body in [
+            r#"{"email":"a@example.com"}"#,
+            r#"{"sub":""}"#,
+            r#"{"sub":7}"#,
+            "<html>",
+            "",
+        ] {
+            let Err(ApiError::Malformed {
+                http_status,
+                detail,
+            }) = Identity::from_userinfo(body)
+            else {
+                panic!("{body} must be malformed")
+            };
+            assert_eq!(http_status, 200);
+            assert!(detail.starts_with("unexpected userinfo answer"), "{detail}");
+        }
     }
 }

@@ -97,12 +97,22 @@ fn identity_line(
             let read_only = (!id.can_call_iam()).then_some(
                 "Read-only scope: service accounts cannot be tested with it (IAM needs the full cloud-platform scope).",
             );
+            let scopes = if id.scopes_known() {
+                format!("scopes: {}", scopes.join(", "))
+            } else {
+                "scopes unknown".into()
+            };
             html! {
                 <>
                     <p class="identity" data-testid={test_id}>
                         { "Account: " }<strong>{ id.display_name() }</strong>
-                        { format!("{minted_by} · {expiry} · scopes: {}", scopes.join(", ")) }
+                        { format!("{minted_by} · {expiry} · {scopes}") }
                     </p>
+                    if !id.scopes_known() {
+                        <p class="hint" data-testid={format!("{test_id}-unknowns")}>
+                            { "tokeninfo could not be reached from this page, so the account comes from OpenID userinfo: the token's expiry, scopes and which gcloud credential minted it are unknown. Checks still run; an expired token or a missing scope shows as Google's error." }
+                        </p>
+                    }
                     if let Some(text) = mismatch {
                         <p class="hint warning" data-testid={format!("{test_id}-kind")}>{ text }</p>
                     }

@@ -51,6 +51,8 @@ export const BEARER_HOSTS = Object.freeze([
   'iam.googleapis.com',
   'cloudbilling.googleapis.com',
   'compute.googleapis.com',
+  // OpenID Connect userinfo: the app's fallback when tokeninfo cannot be reached (no CORS).
+  'openidconnect.googleapis.com',
 ]);
 export const TOKENINFO_HOST = 'oauth2.googleapis.com';
 export const APP_HOSTS = Object.freeze([TOKENINFO_HOST, ...BEARER_HOSTS]);
@@ -163,6 +165,8 @@ const HOST_SCOPES = {
   'iam.googleapis.com': [CLOUD_PLATFORM, `${A}iam`],
   'cloudbilling.googleapis.com': [CLOUD_PLATFORM, `${A}cloud-billing`, `${A}cloud-billing.readonly`],
   'compute.googleapis.com': [CLOUD_PLATFORM, `${A}compute`, `${A}compute.readonly`],
+  // userinfo needs an OpenID scope (GCP-API.md §5: "Needs openid/email/profile scopes").
+  'openidconnect.googleapis.com': ['openid', 'email', 'profile', EMAIL_SCOPE, `${A}userinfo.profile`],
 };
 
 /** An empty scenario: nobody, nothing. Every field is optional in setScenario. */
@@ -795,6 +799,18 @@ export async function startFakeGoogle({ port = 0, host = '127.0.0.1', tls = null
     return [200, body];
   }
 
+  // OpenID Connect userinfo (GCP-API.md §5): the account, nothing about the token. `email` and
+  // `email_verified` only with an email scope, as for tokeninfo.
+  function oidcUserinfo(ctx) {
+    const { account } = ctx;
+    const scopes = account.scopes || DEFAULT_SCOPES;
+    const out = { sub: account.sub, picture: 'https://lh3.googleusercontent.com/a/default-user' };
+    if (scopes.includes(EMAIL_SCOPE) || scopes.includes('email')) {
+      Object.assign(out, { email: account.email, email_verified: true });
+    }
+    return [200, out];
+  }
+
   // Every endpoint the fake answers. `kind` names it in the log and in fault matching; the
   // first group of the path pattern is the log's `target`.
   const ROUTES = [
@@ -809,6 +825,7 @@ export async function startFakeGoogle({ port = 0, host = '127.0.0.1', tls = null
     { host: 'iam.googleapis.com', methods: ['GET'], re: /^\/v1\/projects\/-\/serviceAccounts\/([^/:]+)$/, kind: 'iam.serviceAccounts.get', handler: iamGetServiceAccount },
     { host: 'cloudbilling.googleapis.com', methods: ['GET'], re: /^\/v1\/projects\/([^/]+)\/billingInfo$/, kind: 'billing.getBillingInfo', handler: billingGetBillingInfo },
     { host: 'compute.googleapis.com', methods: ['GET'], re: /^\/compute\/v1\/projects\/([^/]+)\/global\/networks$/, kind: 'compute.networks.list', handler: computeNetworksList },
+    { host: 'openidconnect.googleapis.com', methods: ['GET'], re: /^\/v1\/userinfo$/, kind: 'oidc.userinfo', handler: oidcUserinfo },
   ];
 
   function routeOf(hostName, method, pathname) {
@@ -847,6 +864,7 @@ export async function startFakeGoogle({ port = 0, host = '127.0.0.1', tls = null
       query: url.search.replace(/^\?/, ''),
       isPreflight,
       hasAuthorization: !!authorization,
+      hasCookie: !!req.headers.cookie, // the app never sends credentials (no cookies, ever)
       startMs,
       endMs: null,
       status: null,
