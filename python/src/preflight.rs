@@ -50,6 +50,59 @@ impl Inputs<'_> {
     }
 }
 
+/// SkyPilot's YAML form of a task (`task.to_yaml_config()`) keeps the task's `config:` block
+/// as `resources._cluster_config_overrides` (in each `any_of`/`ordered` choice too): lifted
+/// back to a top-level `config:` here, so the one mapping of task files reads it. `None` when
+/// the text has none, or is not YAML (it is then used as it is).
+pub fn lift_config_overrides(task_yaml: &str) -> Result<Option<String>, String> {
+    const KEY: &str = "_cluster_config_overrides";
+    // Text that is not YAML is left for the mapping to report, with its line and column.
+    let Ok(docs) = YamlLoader::load_from_str(task_yaml) else {
+        return Ok(None);
+    };
+    let key = Yaml::String(KEY.into());
+    let mut changed = false;
+    let mut out_docs = Vec::with_capacity(docs.len());
+    for doc in docs {
+        let Yaml::Hash(mut task) = doc else {
+            out_docs.push(doc);
+            continue;
+        };
+        let mut lifted: Vec<Yaml> = Vec::new();
+        if let Some(Yaml::Hash(resources)) = task.get_mut(&Yaml::String("resources".into())) {
+            lifted.extend(resources.remove(&key));
+            for choices in ["any_of", "ordered"] {
+                if let Some(Yaml::Array(list)) = resources.get_mut(&Yaml::String(choices.into())) {
+                    for item in list.iter_mut() {
+                        if let Yaml::Hash(choice) = item {
+                            lifted.extend(choice.remove(&key));
+                        }
+                    }
+                }
+            }
+        }
+        // The same task-level block is copied into every choice: the first one is the task's.
+        if let Some(overrides @ Yaml::Hash(_)) = lifted.into_iter().next() {
+            changed = true;
+            if !task.contains_key(&Yaml::String("config".into())) {
+                task.insert(Yaml::String("config".into()), overrides);
+            }
+        }
+        out_docs.push(Yaml::Hash(task));
+    }
+    if !changed {
+        return Ok(None);
+    }
+    let mut text = String::new();
+    for doc in &out_docs {
+        YamlEmitter::new(&mut text)
+            .dump(doc)
+            .map_err(|e| format!("{TASK_FILE}: {e}"))?;
+        text.push('\n');
+    }
+    Ok(Some(text))
+}
+
 /// Whether a task can run on GCP, from the files alone (no network).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
@@ -63,6 +116,15 @@ pub enum Target {
 
 /// Reads the files' target (a YAML error is the error's text).
 pub fn target(inputs: &Inputs<'_>) -> Result<Target, String> {
+    let lifted = inputs
+        .task_yaml
+        .map(lift_config_overrides)
+        .transpose()?
+        .flatten();
+    let inputs = Inputs {
+        task_yaml: lifted.as_deref().or(inputs.task_yaml),
+        config_yaml: inputs.config_yaml,
+    };
     let sky = skyfiles::read(&inputs.files()).map_err(|e| e.to_string())?;
     Ok(match sky.target {
         Some(GcpTarget::Pinned(origin)) => Target::Gcp(origin.to_string()),
@@ -196,30 +258,20 @@ impl Report {
     }
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` back to seconds since the epoch (the report's own format).
-fn iso_seconds(text: &str) -> Option<u64> {
-    let n = |range: std::ops::Range<usize>| text.get(range)?.parse::<i64>().ok();
-    let (y, m, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
-    let (hh, mm, ss) = (n(11..13)?, n(14..16)?, n(17..19)?);
-    // Howard Hinnant's days-from-civil.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()
-}
-
-/// Counts what goes through a transport.
+/// Counts what goes through a transport: all requests, and those that are not tokeninfo (a
+/// check's own; none when the answer comes from the cache).
 struct Counting<'a, T> {
     inner: &'a T,
     sent: Cell<usize>,
+    checks: Cell<usize>,
 }
 
 impl<T: Transport> Transport for Counting<'_, T> {
     fn send(&self, request: Request) -> impl Future<Output = Result<Response, NetError>> {
         self.sent.set(self.sent.get() + 1);
+        if !request.url.starts_with("https://oauth2.googleapis.com/") {
+            self.checks.set(self.checks.get() + 1);
+        }
         self.inner.send(request)
     }
 
@@ -247,6 +299,15 @@ pub fn check<T: Transport, S: Store>(
     inputs: &Inputs<'_>,
     world: &World<'_, T, S>,
 ) -> Result<Report, String> {
+    let lifted = inputs
+        .task_yaml
+        .map(lift_config_overrides)
+        .transpose()?
+        .flatten();
+    let inputs = &Inputs {
+        task_yaml: lifted.as_deref().or(inputs.task_yaml),
+        config_yaml: inputs.config_yaml,
+    };
     let sky = skyfiles::read(&inputs.files()).map_err(|e| e.to_string())?;
     let derived = sky
         .derivations
@@ -284,9 +345,9 @@ pub fn check<T: Transport, S: Store>(
     let counting = Counting {
         inner: world.transport,
         sent: Cell::new(0),
+        checks: Cell::new(0),
     };
     let token = |_: Option<&str>| (world.token)();
-    let started_ms = (world.now_ms)();
     let env = Env {
         transport: &counting,
         store: world.store,
@@ -325,7 +386,8 @@ pub fn check<T: Transport, S: Store>(
     }
     let json: ReportJson = serde_json::from_str(&outcome.stdout)
         .map_err(|e| format!("the report could not be read: {e}"))?;
-    let cached = iso_seconds(&json.checked_at).is_some_and(|s| (s + 1) * 1000 <= started_ms);
+    // Only tokeninfo was asked (whose the entry is): the verdicts are the cache's.
+    let cached = counting.checks.get() == 0;
     let mut fix_commands = Vec::new();
     for a in &json.advice {
         for command in a
@@ -376,10 +438,15 @@ impl RequestKind {
         }
     }
 
-    /// Whether a verdict matters for this request: managed jobs (and `jobs.bucket`) only for
-    /// `jobs.launch`.
-    fn concerns(self, topic: &str) -> bool {
-        self == RequestKind::JobsLaunch || topic != "managed_jobs"
+    /// Whether a verdict matters for this request: managed jobs only for `jobs.launch`;
+    /// storage only when the request puts files on GCS (`uses_gcs`: GCS mounts, or the jobs
+    /// bucket of a managed job); compute and the first launch always.
+    fn concerns(self, topic: &str, uses_gcs: bool) -> bool {
+        match topic {
+            "managed_jobs" => self == RequestKind::JobsLaunch,
+            "storage" => uses_gcs,
+            _ => true,
+        }
     }
 }
 
@@ -462,10 +529,16 @@ pub fn decide<T: Transport, S: Store>(
         Ok(r) => r,
         Err(e) => return unknown(e, Some(&project)),
     };
+    // The jobs section is gone for other requests: a bucket here is a mount's or the jobs'.
+    let uses_gcs = report.derived.iter().any(|(setting, _, _)| {
+        [skyfiles::Setting::GcsMounts, skyfiles::Setting::Bucket]
+            .iter()
+            .any(|s| s.label() == setting)
+    });
     let concerned: Vec<&VerdictOut> = report
         .verdicts
         .iter()
-        .filter(|v| kind.concerns(&v.topic))
+        .filter(|v| kind.concerns(&v.topic, uses_gcs))
         .collect();
     match Report::status_of(concerned.iter().copied()) {
         "ready" => Decision::Allow(report),
@@ -552,15 +625,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn iso_seconds_inverts_the_report_format() {
-        use gcp_preflight::core::report::iso8601;
-        for ms in [0, 1_800_000_000_000, 951_782_400_000, 4_102_444_799_000] {
-            assert_eq!(iso_seconds(&iso8601(ms)), Some(ms / 1000), "{ms}");
-        }
-        assert_eq!(iso_seconds("not a date"), None);
-    }
-
-    #[test]
     fn request_names_and_what_concerns_them() {
         assert_eq!(RequestKind::of("launch"), Some(RequestKind::Launch));
         assert_eq!(
@@ -578,9 +642,12 @@ mod tests {
         ] {
             assert_eq!(RequestKind::of(other), None, "{other}");
         }
-        assert!(!RequestKind::Launch.concerns("managed_jobs"));
-        assert!(RequestKind::JobsLaunch.concerns("managed_jobs"));
-        assert!(RequestKind::Serve.concerns("compute"));
+        assert!(!RequestKind::Launch.concerns("managed_jobs", true));
+        assert!(RequestKind::JobsLaunch.concerns("managed_jobs", false));
+        assert!(RequestKind::Serve.concerns("compute", false));
+        assert!(RequestKind::Serve.concerns("first_launch", false));
+        assert!(!RequestKind::Launch.concerns("storage", false));
+        assert!(RequestKind::Launch.concerns("storage", true));
     }
 
     #[test]
@@ -598,6 +665,36 @@ mod tests {
             .unwrap();
         assert_eq!(jobs, config);
         assert_eq!(config_for(RequestKind::Serve, None), Ok(None));
+    }
+
+    #[test]
+    fn task_config_overrides_in_skypilots_yaml_form_are_read_as_the_task_config() {
+        let sky_form = "resources:\n  infra: gcp\n  ports: ['8080']\n  _cluster_config_overrides:\n    gcp:\n      vpc_name: task-vpc\nrun: echo hi\n";
+        let lifted = lift_config_overrides(sky_form).unwrap().expect("lifted");
+        assert!(!lifted.contains("_cluster_config_overrides"), "{lifted}");
+        let sky = skyfiles::read(&[SkyFile {
+            name: TASK_FILE,
+            kind: FileKind::Task,
+            text: &lifted,
+        }])
+        .unwrap();
+        assert!(sky.options.custom_vpc && sky.options.open_ports);
+        assert_eq!(
+            sky.origin_of(skyfiles::Setting::CustomVpc)
+                .unwrap()
+                .to_string(),
+            "task.yaml: config.gcp.vpc_name"
+        );
+        let any_of = "resources:\n  any_of:\n  - infra: aws\n    _cluster_config_overrides: {gcp: {vpc_name: v}}\n  - infra: gcp\n    _cluster_config_overrides: {gcp: {vpc_name: v}}\n";
+        assert!(lift_config_overrides(any_of)
+            .unwrap()
+            .unwrap()
+            .contains("config:"));
+        assert_eq!(
+            lift_config_overrides("resources:\n  infra: gcp\n"),
+            Ok(None)
+        );
+        assert_eq!(lift_config_overrides("resources: ["), Ok(None));
     }
 
     #[test]
