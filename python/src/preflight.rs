@@ -496,6 +496,8 @@ pub fn decide<T: Transport, S: Store>(
 ) -> Decision {
     let unknown = |why: String, project: Option<&str>| {
         let on = project.map(|p| format!(" on {p}")).unwrap_or_default();
+        // A warning is one line, whatever the reason's text (e.g. gcloud's stderr) holds.
+        let why = why.split_whitespace().collect::<Vec<_>>().join(" ");
         if strict {
             Decision::Reject(format!(
                 "GCP preflight could not check this launch{on}: {why}\n\

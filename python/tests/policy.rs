@@ -186,7 +186,7 @@ fn a_tpu_task_is_checked_for_tpus_and_says_where_they_came_from() {
 fn unknown_warns_in_one_line_or_rejects_when_strict_and_is_never_cached() {
     let m = Machine::new(DEMO_TOKEN_ALICE);
     *m.token.borrow_mut() = Err(
-        "`gcloud auth application-default print-access-token` failed: Reauthentication needed"
+        "`gcloud auth application-default print-access-token` failed: ERROR: (gcloud)\n  Reauthentication needed\n"
             .into(),
     );
     match m.decide("launch", GCP_TASK, None, false) {
