@@ -348,3 +348,62 @@ fn the_table_shows_what_the_files_set_and_where() {
     );
     let _ = PathBuf::new();
 }
+
+#[test]
+fn every_bucket_the_files_name_is_probed_and_counts_in_the_exit_code() {
+    use gcp_preflight::core::demo::Resource;
+    let mut world = demo_world();
+    // Bob holds everything on the seed project, whose grants reach its own bucket; the other
+    // bucket lives in another team's project, where Bob holds nothing.
+    for (name, project) in [
+        ("bob-ok-bucket", DEMO_PROJECT_SEED),
+        ("bob-locked-bucket", "another-team-project"),
+    ] {
+        world.buckets.push(Resource {
+            name: name.into(),
+            project: project.into(),
+            ..Resource::default()
+        });
+    }
+    let m = Machine::with_google(SimulatedGoogle::new(world));
+    *m.token.borrow_mut() = Ok(DEMO_TOKEN_BOB.into());
+    let task = std::env::temp_dir().join(format!("two-buckets-{}.yaml", std::process::id()));
+    std::fs::write(
+        &task,
+        "resources:\n  cloud: gcp\nfile_mounts:\n  /ok: gs://bob-ok-bucket/data\n  /locked:\n    source: gs://bob-locked-bucket\n    mode: MOUNT\nrun: x\n",
+    )
+    .unwrap();
+    let task = task.to_str().unwrap().to_owned();
+    let out = m.run(&["check", "-p", DEMO_PROJECT_SEED, &task]);
+    assert_eq!(out.code, EXIT_NOT_READY, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("Storage          Ready"),
+        "the first bucket: {}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("Other buckets the files name"),
+        "{}",
+        out.stdout
+    );
+    let locked = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("  bob-locked-bucket"))
+        .unwrap();
+    assert!(
+        locked.contains("Not ready") && locked.contains("file_mounts./locked.source"),
+        "{locked}"
+    );
+    let cold = m.requests();
+    // Both answers are cached: the second run asks tokeninfo only, with the same outcome.
+    let again = m.run(&["check", "-p", DEMO_PROJECT_SEED, &task]);
+    assert_eq!(m.requests() - cold, 1);
+    assert_eq!(again.code, EXIT_NOT_READY);
+    // --json: the main report on stdout, the other bucket on stderr.
+    let json = m.run(&["check", "-p", DEMO_PROJECT_SEED, &task, "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(report["bucket"], "bob-ok-bucket");
+    assert!(json.stderr.contains("bob-locked-bucket"), "{}", json.stderr);
+    std::fs::remove_file(&task).unwrap();
+}

@@ -127,6 +127,22 @@ pub struct Vpc {
     pub name: String,
 }
 
+/// `VPC`, `HOST_PROJECT/VPC` (a shared VPC), or the full
+/// `projects/HOST_PROJECT/global/networks/VPC` path.
+fn parse_vpc(text: &str) -> Vpc {
+    let parts: Vec<&str> = text.split('/').collect();
+    match parts.as_slice() {
+        ["projects", host, "global", "networks", name] | [host, name] => Vpc {
+            host_project: Some((*host).to_owned()),
+            name: (*name).to_owned(),
+        },
+        _ => Vpc {
+            host_project: None,
+            name: text.to_owned(),
+        },
+    }
+}
+
 /// Whether the tasks may run on GCP at all.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum GcpTarget {
@@ -405,16 +421,7 @@ impl SkyFiles {
                 "vpc_name" => match scalar(value).filter(|v| !v.trim().is_empty()) {
                     Some(text) => {
                         let text = text.trim().to_owned();
-                        self.vpc = Some(match text.split_once('/') {
-                            Some((host, name)) => Vpc {
-                                host_project: Some(host.to_owned()),
-                                name: name.to_owned(),
-                            },
-                            None => Vpc {
-                                host_project: None,
-                                name: text.clone(),
-                            },
-                        });
+                        self.vpc = Some(parse_vpc(&text));
                         self.options.custom_vpc = true;
                         self.derive(Setting::CustomVpc, text, file, here);
                     }
@@ -770,17 +777,6 @@ impl SkyFiles {
                     origin,
                 });
             }
-        }
-        if self.buckets.len() > 1 {
-            let rest: Vec<String> = self.buckets[1..]
-                .iter()
-                .map(|(b, o)| format!("{} ({o})", b.as_str()))
-                .collect();
-            self.notes.push(format!(
-                "One bucket is probed per check ({}); check the others separately: {}.",
-                self.buckets[0].0.as_str(),
-                rest.join(", ")
-            ));
         }
         if matches!(self.target, Some(GcpTarget::NotGcp(_))) {
             return;

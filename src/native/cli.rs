@@ -17,12 +17,14 @@ use crate::core::http::Transport;
 use crate::core::identity::Identity;
 use crate::core::names::{BucketName, ProjectId, ServiceAccountEmail};
 use crate::core::plan::Plan;
+use crate::core::plan::PlanInput;
 use crate::core::report;
 use crate::core::roles::RoleIndex;
 use crate::core::skyfiles::{self, FileKind, GcpTarget, SkyFile, SkyFiles};
 use crate::core::token::Token;
-use crate::core::verdict::{Status, Verdict};
+use crate::core::verdict::{verdicts, Status, Topic, Verdict};
 use clap::{Args, Parser, Subcommand};
+use futures::future::join_all;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -239,75 +241,205 @@ async fn check_command<T: Transport, S: Store>(args: &CheckArgs, env: &Env<'_, T
             },
         };
     }
-    let plan = Plan::build(project, &input);
+    // Every further GCS bucket the files name is probed too, as a plan of its own that tests
+    // only object access on it (two requests each, in the same wave).
+    let extra_buckets: Vec<(BucketName, String)> = if args.bucket.is_some() {
+        Vec::new()
+    } else {
+        sky.buckets
+            .iter()
+            .skip(1)
+            .map(|(b, origin)| (b.clone(), origin.to_string()))
+            .collect()
+    };
+    let mut plans = vec![Plan::build(project.clone(), &input)];
+    plans.extend(extra_buckets.iter().map(|(bucket, _)| {
+        Plan::build(
+            project.clone(),
+            &PlanInput {
+                options: input.options,
+                skip_skypilot: true,
+                bucket: Some(bucket.clone()),
+                ..PlanInput::default()
+            },
+        )
+    }));
     let token = match (env.token)(args.token_cmd.as_deref()) {
         Ok(t) => t,
         Err(e) => return Outcome::error(e),
     };
-    let token = token.expose();
-    let now = (env.now_ms)();
-    // Whose a cached answer is depends on the account: ask tokeninfo first only when an entry
-    // for this project and plan exists; otherwise send the check alongside it (one round trip).
-    let may_be_cached = !args.fresh
-        && env
-            .store
-            .is_some_and(|store| cache::may_answer(store, &plan));
-    let (identity, mut findings) = if may_be_cached {
-        (
-            check::lookup_identity(env.transport, token, now).await,
-            None,
-        )
+    let checked = match check_plans(
+        plans,
+        token.expose(),
+        env.transport,
+        env.store,
+        args.fresh,
+        env.now_ms,
+    )
+    .await
+    {
+        Ok(c) => c,
+        Err(e) => return Outcome::error(e),
+    };
+    let now = checked.now_ms;
+    let identity = &checked.identity;
+    let plans: Vec<&Plan> = checked.answers.iter().map(|a| &a.plan).collect();
+    let results: Vec<(&Findings, Option<u64>)> = checked
+        .answers
+        .iter()
+        .map(|a| (&a.findings, a.cached_at_ms))
+        .collect();
+    let buckets: Vec<BucketOutcome<'_>> = extra_buckets
+        .iter()
+        .zip(plans.iter().zip(&results).skip(1))
+        .map(|((bucket, origin), (plan, (findings, _)))| BucketOutcome {
+            bucket: bucket.as_str(),
+            origin,
+            storage: verdicts(plan, findings)
+                .into_iter()
+                .find(|v| v.topic == Topic::Storage),
+        })
+        .collect();
+    let (findings, cached_at) = results[0];
+    let checked_at = cached_at.unwrap_or(checked.checked_at_ms);
+    finish(
+        args, plans[0], findings, identity, header, &buckets, checked_at, cached_at, now,
+    )
+}
+
+/// One plan's answer.
+#[derive(Clone, Debug)]
+pub struct Answer {
+    /// The plan.
+    pub plan: Plan,
+    /// What was found (from Google, or the cache).
+    pub findings: Findings,
+    /// When the cached answer was checked; `None` when Google was asked now.
+    pub cached_at_ms: Option<u64>,
+}
+
+/// What [`check_plans`] found.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    /// Whose token it was.
+    pub identity: Identity,
+    /// One answer per plan, in the order given.
+    pub answers: Vec<Answer>,
+    /// When the answers asked of Google now arrived.
+    pub checked_at_ms: u64,
+    /// The clock when the check began.
+    pub now_ms: u64,
+}
+
+/// Answers `plans` as the browser does: from a fresh cache entry of the token's account where
+/// one exists (unless `fresh`), else from Google, every request in one wave with tokeninfo
+/// (tokeninfo goes first only when entries for these plans exist, since whose they are depends
+/// on the account). Complete answers are cached; errors never are. The reusable heart of the
+/// terminal build (a Python binding calls this with its own token and store).
+pub async fn check_plans<T: Transport, S: Store>(
+    plans: Vec<Plan>,
+    token: &str,
+    transport: &T,
+    store: Option<&S>,
+    fresh: bool,
+    now_ms: &dyn Fn() -> u64,
+) -> Result<Checked, String> {
+    let now = now_ms();
+    // Whose a cached answer is depends on the account: ask tokeninfo first only when entries
+    // for this project and these plans exist; otherwise send the check alongside it (one wave).
+    let may_be_cached = !fresh
+        && store.is_some_and(|store| plans.iter().all(|plan| cache::may_answer(store, plan)));
+    let (identity, speculative) = if may_be_cached {
+        (check::lookup_identity(transport, token, now).await, None)
     } else {
         let (identity, findings) = futures::join!(
-            check::lookup_identity(env.transport, token, now),
-            check::run(env.transport, &plan, token, TokenScope::Full)
+            check::lookup_identity(transport, token, now),
+            join_all(
+                plans
+                    .iter()
+                    .map(|plan| check::run(transport, plan, token, TokenScope::Full))
+            )
         );
         (identity, Some(findings))
     };
     let identity = match identity {
         Ok(id) => id,
-        Err(e) => {
-            return Outcome::error(format!("tokeninfo could not say whose the token is: {e}"))
-        }
+        Err(e) => return Err(format!("tokeninfo could not say whose the token is: {e}")),
     };
     let scope = if identity.can_call_iam() {
         TokenScope::Full
     } else {
         TokenScope::ReadOnly
     };
-    let key = identity
-        .account_id
-        .as_deref()
-        .map(|account| CacheKey::new(account, &plan));
-    let mut cached_at = None;
-    if findings.is_none() {
-        if let (Some(store), Some(key)) = (env.store, &key) {
-            if let Lookup::Fresh(entry) = cache::lookup(store, key, now) {
-                cached_at = Some(entry.checked_at_ms);
-                findings = Some(entry.findings.to_findings());
+    // Per plan: the speculative answer (unless the token turned out read-only), else a fresh
+    // cache entry, else a check now.
+    let mut answers: Vec<(Option<Findings>, Option<u64>)> = Vec::new();
+    for (i, plan) in plans.iter().enumerate() {
+        let speculated = speculative
+            .as_ref()
+            .filter(|_| scope == TokenScope::Full)
+            .map(|all| all[i].clone());
+        let cached = match (&speculated, store, &identity.account_id) {
+            (None, Some(store), Some(account)) if !fresh => {
+                match cache::lookup(store, &CacheKey::new(account, plan), now) {
+                    Lookup::Fresh(entry) => Some(entry),
+                    Lookup::Miss => None,
+                }
             }
-        }
+            _ => None,
+        };
+        answers.push(match cached {
+            Some(entry) => (
+                Some(entry.findings.to_findings()),
+                Some(entry.checked_at_ms),
+            ),
+            None => (speculated, None),
+        });
     }
-    // A read-only token was sent the full check before its scope was known: ask again as such.
-    if scope == TokenScope::ReadOnly && cached_at.is_none() {
-        findings = None;
-    }
-    let findings = match findings {
-        Some(f) => f,
-        None => check::run(env.transport, &plan, token, scope).await,
-    };
-    let checked_at = cached_at.unwrap_or_else(|| (env.now_ms)());
-    if cached_at.is_none() {
-        if let (Some(store), Some(key)) = (env.store, &key) {
-            if let Some(entry) = CacheEntry::new(key, &findings, checked_at, DEFAULT_TTL_MS) {
-                // A cache that cannot be written costs only the next check's time.
-                let _ = cache::save(store, key, &entry, checked_at);
-            }
-        }
-    }
-    finish(
-        args, &plan, &findings, &identity, header, checked_at, cached_at, now,
+    let missing = join_all(
+        plans
+            .iter()
+            .zip(&answers)
+            .filter(|(_, (findings, _))| findings.is_none())
+            .map(|(plan, _)| check::run(transport, plan, token, scope)),
     )
+    .await;
+    let mut missing = missing.into_iter();
+    let checked_now = now_ms();
+    let mut results: Vec<Answer> = Vec::new();
+    for (plan, (findings, cached_at)) in plans.into_iter().zip(answers) {
+        let findings = match findings {
+            Some(f) => f,
+            None => missing.next().unwrap_or_default(),
+        };
+        if cached_at.is_none() {
+            if let (Some(store), Some(account)) = (store, &identity.account_id) {
+                let key = CacheKey::new(account, &plan);
+                if let Some(entry) = CacheEntry::new(&key, &findings, checked_now, DEFAULT_TTL_MS) {
+                    // A cache that cannot be written costs only the next check's time.
+                    let _ = cache::save(store, &key, &entry, checked_now);
+                }
+            }
+        }
+        results.push(Answer {
+            plan,
+            findings,
+            cached_at_ms: cached_at,
+        });
+    }
+    Ok(Checked {
+        identity,
+        answers: results,
+        checked_at_ms: checked_now,
+        now_ms: now,
+    })
+}
+
+/// The object-access verdict on one more bucket the files name.
+struct BucketOutcome<'a> {
+    bucket: &'a str,
+    origin: &'a str,
+    storage: Option<Verdict>,
 }
 
 /// The exit code for a set of verdicts.
@@ -328,6 +460,7 @@ fn finish(
     findings: &Findings,
     identity: &Identity,
     header: String,
+    buckets: &[BucketOutcome<'_>],
     checked_at: u64,
     cached_at: Option<u64>,
     now: u64,
@@ -337,7 +470,33 @@ fn finish(
     if let Some(index) = &roles {
         report = report.with_advice(plan, index);
     }
-    let code = exit_code(&report.verdicts);
+    let mut all: Vec<Verdict> = report.verdicts.clone();
+    all.extend(buckets.iter().filter_map(|b| b.storage.clone()));
+    let code = exit_code(&all);
+    let mut bucket_lines = String::new();
+    if !buckets.is_empty() {
+        let _ = writeln!(
+            bucket_lines,
+            "\nOther buckets the files name (object access, tested on each bucket):"
+        );
+        for b in buckets {
+            let status = b.storage.as_ref().map_or("Unknown", |v| v.status.label());
+            let _ = writeln!(
+                bucket_lines,
+                "  {:<30} {status}  (from {})",
+                b.bucket, b.origin
+            );
+            if let Some(v) = &b.storage {
+                if !v.missing.is_empty() {
+                    let names: Vec<&str> = v.missing.iter().map(|p| p.as_str()).collect();
+                    let _ = writeln!(bucket_lines, "    missing: {}", names.join(", "));
+                }
+                for r in &v.unknown_reasons {
+                    let _ = writeln!(bucket_lines, "    unknown: {r}");
+                }
+            }
+        }
+    }
     let stdout = if args.json {
         let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
         text.push('\n');
@@ -357,6 +516,7 @@ fn finish(
         };
         let _ = writeln!(out, "Project {} as {who} ({when})\n", plan.project.as_str());
         table(&mut out, &report.verdicts);
+        out.push_str(&bucket_lines);
         for error in findings.described_errors(plan) {
             let _ = writeln!(out, "Error: {error}");
         }
@@ -380,10 +540,16 @@ fn finish(
         );
         out
     };
+    // The JSON is the one report of the main plan; the other buckets are said on stderr.
+    let stderr = if args.json {
+        bucket_lines.trim_start().to_owned()
+    } else {
+        String::new()
+    };
     Outcome {
         code,
         stdout,
-        stderr: String::new(),
+        stderr,
     }
 }
 
