@@ -630,9 +630,14 @@ fn table(out: &mut String, vs: &[Verdict]) {
 /// Runs the command with the real world: environment, files, HTTPS, the user's cache directory.
 /// Prints and returns the exit code.
 pub fn main() -> i32 {
+    main_with_args(std::env::args().collect())
+}
+
+/// [`main`] with the arguments given (program name first), for front ends whose process
+/// arguments are not the command's (the Python console script runs in `python`).
+pub fn main_with_args(args: Vec<String>) -> i32 {
     use super::{cache::FileStore, token, transport};
     let var = |name: &str| std::env::var(name).ok();
-    let args: Vec<String> = std::env::args().collect();
     let outcome = (|| {
         let endpoint = transport::Endpoint::from_env(var, |p| std::fs::read(p))?;
         let transport = transport::NativeTransport::new(&endpoint)?;
