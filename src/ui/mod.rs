@@ -4,6 +4,7 @@
 pub mod advice;
 pub mod form;
 pub mod results;
+pub mod skyfiles;
 pub mod state;
 
 use crate::core::cache::{self, CacheEntry, CacheKey, Lookup, DEFAULT_TTL_MS};

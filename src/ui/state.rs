@@ -7,6 +7,7 @@ use crate::core::check::Findings;
 use crate::core::google_error::ApiError;
 use crate::core::identity::Identity;
 use crate::core::plan::Plan;
+use crate::core::skyfiles::{self, FileKind, SkyFile, SkyFiles, YamlError};
 use crate::core::token::{Token, TokenError};
 use std::rc::Rc;
 use yew::Reducible;
@@ -107,6 +108,55 @@ pub struct State {
     /// Another tab stored a newer answer to exactly what is on screen: offered, never swapped in
     /// on its own ([`Action::ShowNewer`] takes it).
     pub newer: Option<Rc<CacheEntry>>,
+    /// The pasted SkyPilot files ([`super::skyfiles`]) and what they say.
+    pub sky: SkyFilesState,
+}
+
+/// The "SkyPilot config" and "Task YAML" fields and their reading.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SkyFilesState {
+    /// `~/.sky/config.yaml` as pasted.
+    pub config: String,
+    /// Task YAML(s) as pasted.
+    pub task: String,
+    /// What they say, or the first YAML error; `None` while both are empty.
+    pub read: Option<Result<Rc<SkyFiles>, YamlError>>,
+}
+
+impl SkyFilesState {
+    /// Reads both texts (an empty one is left out).
+    fn reread(&mut self) {
+        let files: Vec<SkyFile<'_>> = [
+            ("config.yaml", FileKind::Config, &self.config),
+            ("task.yaml", FileKind::Task, &self.task),
+        ]
+        .into_iter()
+        .filter(|(_, _, text)| !text.trim().is_empty())
+        .map(|(name, kind, text)| SkyFile { name, kind, text })
+        .collect();
+        self.read = (!files.is_empty()).then(|| skyfiles::read(&files).map(Rc::new));
+    }
+}
+
+/// The files fill what they set; the user may change it afterwards (an override). Options the
+/// files never set (the list mode, clone disk) are left as they are.
+fn apply_sky_files(next: &mut State, sky: &SkyFiles) {
+    let from = sky.options;
+    next.options = Options {
+        custom_vpc: from.custom_vpc,
+        reservations: from.reservations,
+        open_ports: from.open_ports,
+        tpus: from.tpus,
+        custom_image: from.custom_image,
+        gcs_mounts: from.gcs_mounts,
+        ..next.options
+    };
+    if let Some((bucket, _)) = sky.buckets.first() {
+        next.bucket = format!("gs://{}", bucket.as_str());
+    }
+    if let Some((account, _)) = &sky.service_account {
+        next.service_account = account.as_str().to_owned();
+    }
 }
 
 impl State {
@@ -133,6 +183,7 @@ impl State {
             now_ms,
             notice: None,
             newer: None,
+            sky: SkyFilesState::default(),
         }
     }
 }
@@ -142,6 +193,9 @@ pub fn plan_from_state(state: &State) -> Result<Plan, String> {
     use crate::core::names::{BucketName, ProjectId, ServiceAccountEmail};
     use crate::core::permission::parse_list;
     use crate::core::plan::PlanInput;
+    if let Some(Err(e)) = &state.sky.read {
+        return Err(format!("Fix the SkyPilot file first: {e}"));
+    }
     let project = ProjectId::parse(&state.project).map_err(|e| e.to_string())?;
     let custom = parse_list(&state.custom).permissions;
     if !state.include_skypilot && custom.is_empty() {
@@ -185,6 +239,10 @@ pub enum Field {
     Bucket(String),
     /// Service account.
     ServiceAccount(String),
+    /// The "SkyPilot config" field.
+    SkyConfig(String),
+    /// The "Task YAML" field.
+    SkyTask(String),
 }
 
 /// Everything that can happen.
@@ -359,6 +417,20 @@ impl Reducible for State {
                     Field::IncludeSkypilot(b) => next.include_skypilot = b,
                     Field::Bucket(b) => next.bucket = b,
                     Field::ServiceAccount(s) => next.service_account = s,
+                    Field::SkyConfig(text) => {
+                        next.sky.config = text;
+                        next.sky.reread();
+                        if let Some(Ok(sky)) = next.sky.read.clone() {
+                            apply_sky_files(&mut next, &sky);
+                        }
+                    }
+                    Field::SkyTask(text) => {
+                        next.sky.task = text;
+                        next.sky.reread();
+                        if let Some(Ok(sky)) = next.sky.read.clone() {
+                            apply_sky_files(&mut next, &sky);
+                        }
+                    }
                 }
                 next.run = Run::Idle;
                 next.notice = None;
@@ -463,6 +535,7 @@ impl Reducible for State {
                 fresh.cli_generation = self.cli_generation + 1;
                 fresh.project = self.project.clone();
                 fresh.options = self.options;
+                fresh.sky = self.sky.clone();
                 fresh.last_run_id = self.last_run_id;
                 return Rc::new(fresh);
             }
