@@ -20,6 +20,7 @@ pub mod plan;
 pub mod report;
 pub mod roles;
 pub mod skyfiles;
+pub mod skyfiles_wire;
 pub mod token;
 pub mod verdict;
 

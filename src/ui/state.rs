@@ -7,7 +7,8 @@ use crate::core::check::Findings;
 use crate::core::google_error::ApiError;
 use crate::core::identity::Identity;
 use crate::core::plan::Plan;
-use crate::core::skyfiles::{self, FileKind, SkyFile, SkyFiles, YamlError};
+use crate::core::skyfiles::SkyFiles;
+use crate::core::skyfiles_wire::ReadRequest;
 use crate::core::token::{Token, TokenError};
 use std::rc::Rc;
 use yew::Reducible;
@@ -112,29 +113,43 @@ pub struct State {
     pub sky: SkyFilesState,
 }
 
-/// The "SkyPilot config" and "Task YAML" fields and their reading.
+/// The "SkyPilot config" and "Task YAML" fields and their reading. The reading is done by the
+/// SkyPilot-file worker ([`super::skyfiles`], `src/bin/skyfiles_worker.rs`), so that the YAML
+/// parser is not part of the first load: an edit asks for a new reading ([`Self::generation`])
+/// and [`Action::SkyRead`] brings it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SkyFilesState {
     /// `~/.sky/config.yaml` as pasted.
     pub config: String,
     /// Task YAML(s) as pasted.
     pub task: String,
-    /// What they say, or the first YAML error; `None` while both are empty.
-    pub read: Option<Result<Rc<SkyFiles>, YamlError>>,
+    /// Bumped by each edit of either field; a reading of an older edit is dropped.
+    pub generation: u32,
+    /// A reading of the current texts is on its way (the check waits for it).
+    pub reading: bool,
+    /// What they say, or the first YAML error (or why the reader failed); `None` while both are
+    /// empty.
+    pub read: Option<Result<Rc<SkyFiles>, String>>,
 }
 
 impl SkyFilesState {
-    /// Reads both texts (an empty one is left out).
-    fn reread(&mut self) {
-        let files: Vec<SkyFile<'_>> = [
-            ("config.yaml", FileKind::Config, &self.config),
-            ("task.yaml", FileKind::Task, &self.task),
-        ]
-        .into_iter()
-        .filter(|(_, _, text)| !text.trim().is_empty())
-        .map(|(name, kind, text)| SkyFile { name, kind, text })
-        .collect();
-        self.read = (!files.is_empty()).then(|| skyfiles::read(&files).map(Rc::new));
+    /// After an edit: ask the worker for a reading, unless both fields are empty.
+    fn edited(&mut self) {
+        self.generation += 1;
+        let empty = self.config.trim().is_empty() && self.task.trim().is_empty();
+        self.reading = !empty;
+        if empty {
+            self.read = None;
+        }
+    }
+
+    /// What to send to the worker now, if a reading is wanted.
+    pub fn request(&self) -> Option<ReadRequest> {
+        self.reading.then(|| ReadRequest {
+            generation: self.generation,
+            config: self.config.clone(),
+            task: self.task.clone(),
+        })
     }
 }
 
@@ -193,6 +208,9 @@ pub fn plan_from_state(state: &State) -> Result<Plan, String> {
     use crate::core::names::{BucketName, ProjectId, ServiceAccountEmail};
     use crate::core::permission::parse_list;
     use crate::core::plan::PlanInput;
+    if state.sky.reading {
+        return Err("Reading the SkyPilot files… press Check again in a moment.".to_owned());
+    }
     if let Some(Err(e)) = &state.sky.read {
         return Err(format!("Fix the SkyPilot file first: {e}"));
     }
@@ -272,6 +290,15 @@ pub enum Action {
     },
     /// A field that changes the plan changed: what is shown no longer applies.
     Edit(Field),
+    /// The SkyPilot-file worker could not load or failed: the reading in flight fails.
+    SkyReaderFailed,
+    /// The SkyPilot-file worker read the texts of edit `generation` (or failed to).
+    SkyRead {
+        /// [`SkyFilesState::generation`] of the texts read.
+        generation: u32,
+        /// What they say, or the YAML error / the reader's failure in words.
+        read: Result<Rc<SkyFiles>, String>,
+    },
     /// Wait for tokeninfo, then answer from the cache or check.
     AwaitIdentity {
         /// What to check.
@@ -419,17 +446,11 @@ impl Reducible for State {
                     Field::ServiceAccount(s) => next.service_account = s,
                     Field::SkyConfig(text) => {
                         next.sky.config = text;
-                        next.sky.reread();
-                        if let Some(Ok(sky)) = next.sky.read.clone() {
-                            apply_sky_files(&mut next, &sky);
-                        }
+                        next.sky.edited();
                     }
                     Field::SkyTask(text) => {
                         next.sky.task = text;
-                        next.sky.reread();
-                        if let Some(Ok(sky)) = next.sky.read.clone() {
-                            apply_sky_files(&mut next, &sky);
-                        }
+                        next.sky.edited();
                     }
                 }
                 next.run = Run::Idle;
@@ -521,6 +542,27 @@ impl Reducible for State {
                 }
                 next.newer = None;
                 return Rc::new(next);
+            }
+            Action::SkyRead { generation, read } => {
+                if generation != next.sky.generation || !next.sky.reading {
+                    return self; // an answer to texts that have changed since
+                }
+                next.sky.reading = false;
+                if let Ok(sky) = &read {
+                    apply_sky_files(&mut next, sky);
+                }
+                next.sky.read = Some(read);
+                next.run = Run::Idle;
+                next.notice = None;
+            }
+            Action::SkyReaderFailed => {
+                if !next.sky.reading {
+                    return self;
+                }
+                next.sky.reading = false;
+                next.sky.read = Some(Err(
+                    "The SkyPilot-file reader could not run in this browser; edit a field to try again.".to_owned(),
+                ));
             }
             Action::Notice(text) => {
                 if matches!(next.run, Run::AwaitingIdentity { .. }) {

@@ -85,15 +85,31 @@ async function main() {
   });
   const page = browser.page;
   const sources = () => app.textOfTestId('sky-sources');
+  // The YAML parser lives in a worker of its own (src/bin/skyfiles_worker.rs): its files must not
+  // be part of the first load, and must be fetched once, on the first paste.
+  const WORKER_FILES = ['skyfiles_worker_loader.js', 'skyfiles_worker.js', 'skyfiles_worker_bg.wasm'];
+  const fetched = [];
+  browser.page.context().on('request', (r) => fetched.push(new URL(r.url()).pathname.split('/').pop()));
+  const fetchCount = (name) => fetched.filter((f) => f === name).length;
+  const cspComplaints = [];
+  page.on('console', (m) => { if (/Content[- ]Security[- ]Policy/i.test(m.text())) cspComplaints.push(m.text()); });
+  await page.addInitScript(() => {
+    window.__cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
 
   runner.test('pasted files fill the options, bucket and sources', async () => {
     await app.open(site.url);
     await app.enterToken(TOKENS.alice);
     await app.waitForIdentity(ACCOUNTS.alice.email);
     await app.enterProject('demo-seed-1');
+    for (const f of WORKER_FILES) assertEqual(fetchCount(f), 0, `${f} fetched before any file was pasted`);
+    assert(fetched.some((f) => f.endsWith('_bg.wasm')), `the app's own wasm was fetched: ${fetched}`);
     await app.fillField(page.getByLabel('SkyPilot config', { exact: true }), CONFIG);
+    await poll(async () => (await sources())?.includes('from config.yaml: gcp.vpc_name'), { what: 'config sources' });
     await app.fillField(page.getByLabel('Task YAML', { exact: true }), TASK);
     await poll(async () => (await sources())?.includes('from task.yaml: resources.ports'), { what: 'sources' });
+    for (const f of WORKER_FILES) assertEqual(fetchCount(f), 1, `${f} fetches after two pastes`);
     const text = await sources();
     for (const s of ['from config.yaml: gcp.vpc_name', 'from config.yaml: gcp.prioritize_reservations', 'from config.yaml: jobs.bucket', 'Runs on GCP — from task.yaml: resources.cloud']) {
       assert(text.includes(s), `${s} in ${text}`);
@@ -143,6 +159,12 @@ async function main() {
     assertEqual(fake.requestsSince(mark).length, 0, 'requests sent');
     await app.fillField(page.getByLabel('Task YAML', { exact: true }), TASK);
     await poll(async () => (await app.textOfTestId('sky-error')) === null, { what: 'error gone' });
+  });
+
+  runner.test('the worker is fetched once in all, and nothing broke the Content Security Policy', async () => {
+    for (const f of WORKER_FILES) assertEqual(fetchCount(f), 1, `${f} fetches after every paste`);
+    assertEqual(await page.evaluate(() => window.__cspViolations), [], 'CSP violations');
+    assertEqual(cspComplaints, [], 'CSP console messages');
   });
 
   const failed = await runner.run();
