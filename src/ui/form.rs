@@ -333,6 +333,7 @@ pub fn CheckForm(props: &FormProps) -> Html {
             </section>
             <details class="field-group options" open=true>
                 <summary>{ "What your SkyPilot setup needs" }</summary>
+                <super::skyfiles::SkyFilesFields state={state.clone()} dispatch={dispatch.clone()} />
                 <fieldset>
                     <legend>{ "Permission list" }</legend>
                     <div class="option">

@@ -7,6 +7,7 @@ pub mod picker;
 pub mod results;
 pub mod share;
 pub mod signin;
+pub mod skyfiles;
 pub mod state;
 pub mod sweep;
 pub mod warmup;
