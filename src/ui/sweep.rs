@@ -193,6 +193,18 @@ fn download(name: &str, mime: &str, text: &str) {
 /// controller of its requests in flight.
 type Stopper = Rc<RefCell<Option<(Rc<Cell<bool>>, web_sys::AbortController)>>>;
 
+/// The project IDs already in the box, then `more` that are not, one per line.
+fn with_projects(input: &str, more: impl IntoIterator<Item = String>) -> String {
+    let (have, _) = sweep::parse_projects(input);
+    let mut text: Vec<String> = have.iter().map(|p| p.as_str().to_owned()).collect();
+    for p in more {
+        if !text.contains(&p) {
+            text.push(p);
+        }
+    }
+    text.join("\n")
+}
+
 /// Properties of [`Sweep`].
 #[derive(Properties, Clone)]
 pub struct SweepProps {
@@ -296,14 +308,20 @@ pub fn Sweep(props: &SweepProps) -> Html {
             };
             use crate::core::cache::Store;
             let recent = sweep::recent_projects(&store.keys(), account);
-            let (mut have, _) = sweep::parse_projects(&input);
-            let mut text: Vec<String> = have.drain(..).map(|p| p.as_str().to_owned()).collect();
-            for p in recent {
-                if !text.contains(&p) {
-                    text.push(p);
-                }
+            input.set(with_projects(&input, recent));
+        })
+    };
+    // Every active project the account can see, as the project picker listed them.
+    let visible: Option<Vec<String>> = state
+        .visible_projects()
+        .map(|list| list.iter().map(|p| p.id.clone()).collect());
+    let on_visible = {
+        let input = input.clone();
+        let visible = visible.clone();
+        Callback::from(move |_| {
+            if let Some(ids) = &visible {
+                input.set(with_projects(&input, ids.iter().cloned()));
             }
-            input.set(text.join("\n"));
         })
     };
     let on_check_all = {
@@ -596,6 +614,12 @@ pub fn Sweep(props: &SweepProps) -> Html {
                 placeholder="my-project-123&#10;another-project (one ID per line, or separated by spaces or commas)" />
             <div class="sweep-actions">
                 <button type="button" class="secondary" onclick={on_recent} disabled={account.is_none()}>{ "Add recent projects" }</button>
+                <button type="button" class="secondary" onclick={on_visible} disabled={visible.as_ref().is_none_or(Vec::is_empty)}>
+                    { match &visible {
+                        Some(ids) => format!("Add all visible projects ({})", ids.len()),
+                        None => "Add all visible projects".to_owned(),
+                    } }
+                </button>
                 <button type="button" onclick={on_check_all} disabled={sweep.running || blocker.is_some()}>{ "Check all" }</button>
                 <button type="button" class="secondary" onclick={on_cancel} disabled={!sweep.running}>{ "Cancel" }</button>
             </div>

@@ -151,6 +151,24 @@ async function main() {
       await poll(async () => (await app.textOfTestId('project-visibility')) === null, { what: 'the message to go' });
     });
 
+    runner.test('"Add all visible projects" puts every project the picker listed into the list', async () => {
+      const sc = scenario();
+      const expected = Object.entries(sc.projects)
+        .filter(([, p]) => (p.visibleTo || Object.keys(p.grants || {})).includes(alice.sub) && (p.state || 'ACTIVE') === 'ACTIVE')
+        .map(([id]) => id)
+        .sort();
+      const button = app.page.getByRole('button', { name: /^Add all visible projects \(\d+\)$/ });
+      await poll(async () => (await button.count()) === 1, { timeout: TIMEOUT, what: 'the projects.search listing' });
+      assertEqual(await button.textContent(), `Add all visible projects (${expected.length})`, 'the count on the button');
+      await button.click();
+      const area = app.page.getByLabel('Projects to check', { exact: true });
+      const listed = (await area.inputValue()).split('\n').filter(Boolean).sort();
+      assertEqual(listed, expected, 'the projects put into the list');
+      assert(!listed.includes(HIDDEN), 'a project alice cannot see is not listed');
+      await area.fill('');
+      return `${listed.length} projects`;
+    });
+
     runner.test('Check all: 50 projects, each failure shown as what it is, the others unhidden', async () => {
       await fillProjects(app, SWEEP);
       await poll(async () => (await app.textOfTestId('sweep-estimate'))?.includes('50 projects'), { what: 'the estimate' });
