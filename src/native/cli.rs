@@ -4,7 +4,8 @@
 //! ([`crate::core::skyfiles`]), builds the plan, answers from the cache when it may (the
 //! browser's rules: per account, project and plan, complete results only, a TTL), or else asks
 //! Google in one parallel wave, and prints a table (or `--json`, the browser's
-//! `gcp-preflight.report/v1`). Exit code: 0 ready, 1 not ready, 2 unknown or error, so
+//! `gcp-preflight.report/v1`, or `--markdown`, its Markdown report). `--link` instead prints a
+//! share link to the hosted app asking the same question, without a token or a request. Exit code: 0 ready, 1 not ready, 2 unknown or error, so
 //! `gcp-preflight check -p P task.yaml && sky jobs launch task.yaml` works.
 //!
 //! [`run`] does everything but the outside world, which [`Env`] hands in (transport, store,
