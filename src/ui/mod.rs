@@ -3,7 +3,9 @@
 
 pub mod advice;
 pub mod form;
+pub mod permission_rows;
 pub mod picker;
+pub mod plan_memo;
 pub mod results;
 pub mod share;
 pub mod signin;
