@@ -4,11 +4,19 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use gcp_preflight::core::cache::{MemoryStore, Store, DEFAULT_TTL_MS, KEY_PREFIX};
+use gcp_preflight::core::catalog::Mode;
 use gcp_preflight::core::demo::{
     demo_world, Failure, SimulatedGoogle, DEMO_PROJECT_SEED, DEMO_TOKEN_ALICE, DEMO_TOKEN_BOB,
 };
+use gcp_preflight::core::names::ProjectId;
+use gcp_preflight::core::permission::Permission;
+use gcp_preflight::core::plan::Plan;
+use gcp_preflight::core::share::{self, SharedQuestion};
+use gcp_preflight::core::skyfiles::{self, FileKind, SkyFile};
 use gcp_preflight::core::token::Token;
-use gcp_preflight::native::cli::{run, Env, Outcome, EXIT_NOT_READY, EXIT_READY, EXIT_UNKNOWN};
+use gcp_preflight::native::cli::{
+    app_base_url, run, Env, Outcome, APP_URL_ENV, EXIT_NOT_READY, EXIT_READY, EXIT_UNKNOWN,
+};
 use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
 
@@ -569,4 +577,250 @@ fn on_disk_the_memo_holds_neither_token_nor_email_and_is_private() {
 
 fn hex(text: &str) -> String {
     text.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn markdown_is_the_browsers_report_with_the_verdicts_and_what_is_missing() {
+    let m = Machine::new();
+    let out = m.run(&["check", "-p", DEMO_PROJECT_SEED, "--markdown"]);
+    assert_eq!(out.code, EXIT_NOT_READY, "{out:?}");
+    let md = &out.stdout;
+    assert!(
+        md.starts_with(&format!("# gcp-preflight report: `{DEMO_PROJECT_SEED}`")),
+        "{md}"
+    );
+    assert!(md.contains("| Verdict | Result |"), "{md}");
+    assert!(md.contains("\n## Compute — Not ready\n"), "{md}");
+    assert!(
+        md.contains("- Missing permissions (")
+            && md.contains("`compute.firewalls.create`, `compute.firewalls.delete`"),
+        "{md}"
+    );
+    assert!(
+        md.contains("gcloud projects add-iam-policy-binding"),
+        "the fix is in it: {md}"
+    );
+    // Markdown only: not the table.
+    assert!(!md.contains("VERDICT          STATUS"), "{md}");
+    assert!(out.stderr.is_empty(), "{out:?}");
+
+    // A ready account: every verdict says so.
+    let m = Machine::new();
+    *m.token.borrow_mut() = Ok(DEMO_TOKEN_BOB.into());
+    let out = m.run(&["check", "-p", DEMO_PROJECT_SEED, "--markdown"]);
+    assert_eq!(out.code, EXIT_READY, "{out:?}");
+    assert!(
+        out.stdout.contains("\n## Compute — Ready\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("Not ready"), "{}", out.stdout);
+
+    let both = m.run(&["check", "-p", DEMO_PROJECT_SEED, "--markdown", "--json"]);
+    assert_eq!(both.code, EXIT_UNKNOWN, "{both:?}");
+}
+
+/// The question the same files and flags ask, built as the CLI builds it.
+fn expected_question(project: &str, config: &str, tasks: &[&str], docs: bool) -> SharedQuestion {
+    let texts: Vec<(String, FileKind, String)> = std::iter::once((config, FileKind::Config))
+        .chain(tasks.iter().map(|t| (*t, FileKind::Task)))
+        .map(|(name, kind)| {
+            let text = std::fs::read_to_string(Path::new(FIXTURES).join(name)).unwrap();
+            (name.to_owned(), kind, text)
+        })
+        .collect();
+    let files: Vec<SkyFile<'_>> = texts
+        .iter()
+        .map(|(name, kind, text)| SkyFile {
+            name,
+            kind: *kind,
+            text,
+        })
+        .collect();
+    let mut input = skyfiles::read(&files).unwrap().plan_input();
+    if docs {
+        input.options.mode = Mode::SkyPilotDocs;
+    }
+    SharedQuestion::from_plan(&Plan::build(ProjectId::parse(project).unwrap(), &input))
+}
+
+/// The question a printed link carries, read with the browser's own reader.
+fn question_of(printed: &str, base: &str) -> SharedQuestion {
+    let line = printed.strip_suffix('\n').expect("one line");
+    assert!(!line.contains('\n'), "one line: {printed}");
+    let fragment = line.strip_prefix(base).expect("the base URL first");
+    assert!(fragment.starts_with("#q1="), "{fragment}");
+    let packed = share::unpack(fragment).unwrap().expect("a share link");
+    assert_eq!(packed.kind, share::Kind::Question);
+    assert!(!packed.deflated, "raw: no deflate crate in this build");
+    share::read_question(&packed.bytes).unwrap()
+}
+
+#[test]
+fn link_prints_the_same_question_without_a_token_or_a_request() {
+    const BASE: &str = "https://app.example/gcp-preflight/";
+    let m = Machine::new();
+    let out = m.run(&[
+        "check",
+        "-p",
+        DEMO_PROJECT_SEED,
+        "--sky-config",
+        "config.yaml",
+        "pipeline.yaml",
+        "--link",
+        "--app-url",
+        BASE,
+    ]);
+    assert_eq!(out.code, EXIT_READY, "{out:?}");
+    let question = question_of(&out.stdout, BASE);
+    let expected = expected_question(DEMO_PROJECT_SEED, "config.yaml", &["pipeline.yaml"], false);
+    assert_eq!(question, expected);
+    // The files set something the default form does not: the link carries it.
+    assert!(question.bucket.is_some() && question.service_account.is_some());
+    assert!(question.options.custom_vpc || question.options.reservations);
+    assert_eq!(m.requests(), 0, "nothing sent");
+    assert_eq!(m.token_asks.get(), 0, "no token asked for");
+    assert!(m.store.keys().is_empty());
+
+    // Flags count too: --docs and --bucket.
+    let out = m.run(&[
+        "check",
+        "-p",
+        "other-project-7",
+        "--no-sky-config",
+        "--docs",
+        "--bucket",
+        "gs://flag-bucket/sub",
+        "--link",
+        "--app-url",
+        "http://127.0.0.1:8080/",
+    ]);
+    assert_eq!(out.code, EXIT_READY, "{out:?}");
+    let question = question_of(&out.stdout, "http://127.0.0.1:8080/");
+    assert_eq!(
+        question.project.as_ref().unwrap().as_str(),
+        "other-project-7"
+    );
+    assert_eq!(question.options.mode, Mode::SkyPilotDocs);
+    assert_eq!(question.bucket.as_ref().unwrap().as_str(), "flag-bucket");
+    assert_eq!(m.requests(), 0);
+}
+
+#[test]
+fn link_without_a_valid_app_address_is_an_error() {
+    let bin = env!("CARGO_BIN_EXE_gcp-preflight");
+    let run_bin = |app_url: Option<&str>, extra: &[&str]| {
+        let mut cmd = std::process::Command::new(bin);
+        cmd.args([
+            "check",
+            "-p",
+            DEMO_PROJECT_SEED,
+            "--no-sky-config",
+            "--link",
+        ])
+        .args(extra)
+        .env_remove(APP_URL_ENV)
+        .env("GCP_PREFLIGHT_TOKEN", SECRET_TOKEN);
+        if let Some(url) = app_url {
+            cmd.env(APP_URL_ENV, url);
+        }
+        let out = cmd.output().unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        );
+        assert!(
+            !stdout.contains(SECRET_TOKEN) && !stderr.contains(SECRET_TOKEN),
+            "token printed: {stdout}{stderr}"
+        );
+        (out.status.code(), stdout, stderr)
+    };
+    let (code, stdout, stderr) = run_bin(None, &[]);
+    assert_eq!(code, Some(EXIT_UNKNOWN), "{stdout}{stderr}");
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains("--app-url") && stderr.contains(APP_URL_ENV),
+        "{stderr}"
+    );
+
+    // The environment variable is the base; the flag wins over it.
+    let (code, stdout, _) = run_bin(Some("https://env.example/app/"), &[]);
+    assert_eq!(code, Some(EXIT_READY));
+    assert_eq!(
+        question_of(&stdout, "https://env.example/app/")
+            .project
+            .unwrap()
+            .as_str(),
+        DEMO_PROJECT_SEED
+    );
+    let (code, stdout, _) = run_bin(
+        Some("https://env.example/app/"),
+        &["--app-url", "https://flag.example/"],
+    );
+    assert_eq!(code, Some(EXIT_READY));
+    assert!(stdout.starts_with("https://flag.example/#q1="), "{stdout}");
+
+    let (code, stdout, stderr) = run_bin(Some("http://evil.example/"), &[]);
+    assert_eq!(code, Some(EXIT_UNKNOWN));
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains(APP_URL_ENV) && stderr.contains("https://"),
+        "{stderr}"
+    );
+}
+
+const SECRET_TOKEN: &str = "ya29.FAKE-secret";
+
+#[test]
+fn app_addresses_are_https_or_local_http_without_a_fragment() {
+    for ok in [
+        "https://app.example",
+        "https://app.example/gcp-preflight/",
+        "https://app.example:8443/x/index.html",
+        "HTTPS://App.Example/",
+        "http://localhost:8080/",
+        "http://127.0.0.1/",
+        "http://localhost",
+    ] {
+        assert_eq!(app_base_url(ok), Ok(ok), "{ok}");
+    }
+    for bad in [
+        "",
+        "app.example",
+        "ftp://app.example/",
+        "http://app.example/",
+        "http://localhost.evil.example/",
+        "http://127.0.0.1.evil.example/",
+        "http://localhost@evil.example/",
+        "https://user@app.example/",
+        "https://app.example/#q1=old",
+        "https://app.example/#",
+        "https:///path",
+        "https://app .example/",
+        "javascript:alert(1)",
+    ] {
+        assert!(app_base_url(bad).is_err(), "{bad:?} accepted");
+    }
+}
+
+#[test]
+fn the_question_codec_never_carries_a_token() {
+    // The link is only what the codec makes of the question: it refuses to encode anything
+    // token-shaped, and the browser's reader refuses a link carrying one.
+    let mut q = expected_question(DEMO_PROJECT_SEED, "config.yaml", &["pipeline.yaml"], false);
+    let payload = share::question_payload(&q).unwrap();
+    let json = String::from_utf8_lossy(&payload[4..]).into_owned();
+    assert!(!share::token_shaped(&json), "{json}");
+
+    q.custom =
+        vec![Permission::parse("compute.aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5Bc.get").unwrap()];
+    assert_eq!(
+        share::question_payload(&q),
+        Err(share::LinkError::TokenShaped)
+    );
+    let forged = json.replace(DEMO_PROJECT_SEED, SECRET_TOKEN);
+    assert_eq!(
+        share::read_question(&share::seal(forged.as_bytes())),
+        Err(share::LinkError::TokenShaped)
+    );
 }

@@ -25,6 +25,7 @@ pub mod rounds;
 pub mod share;
 pub mod signin;
 pub mod skyfiles;
+pub mod skyfiles_wire;
 pub mod sweep;
 pub mod token;
 pub mod verdict;

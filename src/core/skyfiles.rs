@@ -32,7 +32,7 @@ pub struct SkyFile<'a> {
 }
 
 /// Where a setting came from: `config.yaml: gcp.vpc_name`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Origin {
     /// The file's display name.
     pub file: String,
@@ -48,7 +48,7 @@ impl std::fmt::Display for Origin {
 }
 
 /// A file that is not valid YAML (or not a mapping where SkyPilot needs one).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct YamlError {
     /// The file's display name.
     pub file: String,
@@ -71,7 +71,7 @@ impl std::fmt::Display for YamlError {
 }
 
 /// Which plan setting a file set.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Setting {
     /// `gcp.vpc_name` ([`Options::custom_vpc`]).
     CustomVpc,
@@ -108,7 +108,7 @@ impl Setting {
 }
 
 /// One derived setting: what, its value in words, and where it came from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Derivation {
     /// Which setting.
     pub setting: Setting,
@@ -119,7 +119,7 @@ pub struct Derivation {
 }
 
 /// A custom VPC, possibly a shared VPC of a host project.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Vpc {
     /// The host project of a shared VPC (`HOST_PROJECT/VPC`), if any.
     pub host_project: Option<String>,
@@ -144,7 +144,7 @@ fn parse_vpc(text: &str) -> Vpc {
 }
 
 /// Whether the tasks may run on GCP at all.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum GcpTarget {
     /// No task file given: the check is about the config alone.
     NoTask,
@@ -157,7 +157,7 @@ pub enum GcpTarget {
 }
 
 /// Everything read from SkyPilot's files.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SkyFiles {
     /// The options the files imply (`mode` is left at the default: it is the user's choice).
     pub options: Options,

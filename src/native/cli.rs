@@ -4,7 +4,8 @@
 //! ([`crate::core::skyfiles`]), builds the plan, answers from the cache when it may (the
 //! browser's rules: per account, project and plan, complete results only, a TTL), or else asks
 //! Google in one parallel wave, and prints a table (or `--json`, the browser's
-//! `gcp-preflight.report/v1`). Exit code: 0 ready, 1 not ready, 2 unknown or error, so
+//! `gcp-preflight.report/v1`, or `--markdown`, its Markdown report). `--link` instead prints a
+//! share link to the hosted app asking the same question, without a token or a request. Exit code: 0 ready, 1 not ready, 2 unknown or error, so
 //! `gcp-preflight check -p P task.yaml && sky jobs launch task.yaml` works.
 //!
 //! [`run`] does everything but the outside world, which [`Env`] hands in (transport, store,
@@ -21,6 +22,7 @@ use crate::core::plan::Plan;
 use crate::core::plan::PlanInput;
 use crate::core::report;
 use crate::core::roles::RoleIndex;
+use crate::core::share::{self, SharedQuestion};
 use crate::core::skyfiles::{self, FileKind, GcpTarget, SkyFile, SkyFiles};
 use crate::core::token::Token;
 use crate::core::verdict::{verdicts, Status, Topic, Verdict};
@@ -35,6 +37,9 @@ pub const EXIT_READY: i32 = 0;
 pub const EXIT_NOT_READY: i32 = 1;
 /// No answer: a request failed, bad input, or no token.
 pub const EXIT_UNKNOWN: i32 = 2;
+
+/// Environment variable: the hosted app's address for `--link` (as `--app-url`).
+pub const APP_URL_ENV: &str = "GCP_PREFLIGHT_APP_URL";
 
 /// The role data the fix advice is built from (the browser's `roles/skypilot.json`).
 pub const ROLE_DATA: &str = include_str!("../../static/roles/skypilot.json");
@@ -84,8 +89,19 @@ pub struct CheckArgs {
     #[arg(long)]
     pub docs: bool,
     /// Print the gcp-preflight.report/v1 JSON (as the browser exports it) instead of a table.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["markdown", "link"])]
     pub json: bool,
+    /// Print the Markdown report (the browser's "Download Markdown") instead of a table.
+    #[arg(long, conflicts_with = "link")]
+    pub markdown: bool,
+    /// Print a share link to the hosted app that asks the same question (project, options,
+    /// bucket, service account from these files and flags), then exit 0 without checking:
+    /// no token is asked for and nothing is sent. The link never holds a token.
+    #[arg(long)]
+    pub link: bool,
+    /// The hosted app's address for --link (https://, or http:// on localhost or 127.0.0.1).
+    #[arg(long, value_name = "URL", env = APP_URL_ENV)]
+    pub app_url: Option<String>,
     /// Ask Google again even if a fresh cached result exists.
     #[arg(long)]
     pub fresh: bool,
@@ -221,6 +237,9 @@ async fn check_command<T: Transport, S: Store>(args: &CheckArgs, env: &Env<'_, T
     if args.docs {
         input.options.mode = Mode::SkyPilotDocs;
     }
+    if args.link {
+        return link_command(args, Plan::build(project, &input), sky.buckets.len());
+    }
     let mut header = String::new();
     describe_files(&sky, &mut header);
     if !sky.targets_gcp() {
@@ -228,14 +247,16 @@ async fn check_command<T: Transport, S: Store>(args: &CheckArgs, env: &Env<'_, T
             Some(GcpTarget::NotGcp(why)) => why.clone(),
             _ => String::new(),
         };
+        // JSON and Markdown keep stdout for the report alone.
+        let machine_readable = args.json || args.markdown;
         return Outcome {
             code: EXIT_READY,
-            stdout: if args.json {
+            stdout: if machine_readable {
                 String::new()
             } else {
                 format!("{header}Nothing to check: no task can run on GCP ({why}).\n")
             },
-            stderr: if args.json {
+            stderr: if machine_readable {
                 format!("gcp-preflight: nothing to check: no task can run on GCP ({why}).\n")
             } else {
                 String::new()
@@ -496,6 +517,91 @@ pub async fn check_plans<T: Transport, S: Store>(
     })
 }
 
+/// `--link`: the hosted app's address with the question's fragment (`#q1=…`), printed without
+/// asking for a token or sending anything. The payload goes raw ([`share::RAW`]): no deflate
+/// crate is in this build, and the browser reads both packings.
+fn link_command(args: &CheckArgs, plan: Plan, buckets_named: usize) -> Outcome {
+    let Some(text) = args.app_url.as_deref() else {
+        return Outcome::error(format!(
+            "--link needs the hosted app's address: pass --app-url URL or set {APP_URL_ENV}."
+        ));
+    };
+    let base = match app_base_url(text) {
+        Ok(base) => base,
+        Err(e) => return Outcome::error(format!("--app-url / {APP_URL_ENV}: {e}")),
+    };
+    let question = SharedQuestion::from_plan(&plan);
+    let payload = match share::question_payload(&question) {
+        Ok(p) => p,
+        Err(e) => return Outcome::error(format!("no link was made: {e}")),
+    };
+    let mut stderr = String::new();
+    if buckets_named > 1 && args.bucket.is_none() {
+        let _ = writeln!(
+            stderr,
+            "gcp-preflight: the link asks about the first bucket only ({}); `check` without --link probes the other {} too.",
+            plan.bucket.as_ref().map_or("", |b| b.as_str()),
+            buckets_named - 1
+        );
+    }
+    Outcome {
+        code: EXIT_READY,
+        stdout: format!(
+            "{base}{}\n",
+            share::fragment(share::Kind::Question, share::RAW, &payload)
+        ),
+        stderr,
+    }
+}
+
+/// Checks the hosted app's address for `--link`: `https://HOST…`, or `http://` on `localhost`
+/// or `127.0.0.1` (a local `trunk serve`); no user name, no fragment (the link's own goes
+/// there), nothing but printable ASCII. Returns it as given.
+pub fn app_base_url(text: &str) -> Result<&str, String> {
+    if text.is_empty() {
+        return Err(
+            "empty; give the app's address, e.g. https://example.com/gcp-preflight/".into(),
+        );
+    }
+    if !text.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(format!(
+            "{text:?} is not a plain address (spaces or other characters)."
+        ));
+    }
+    if text.contains('#') {
+        return Err(format!(
+            "{text:?} has a fragment (#…); give the address without it: the link's question goes there."
+        ));
+    }
+    let lowered = text.to_ascii_lowercase();
+    let (secure, rest) = if let Some(rest) = lowered.strip_prefix("https://") {
+        (true, rest)
+    } else if let Some(rest) = lowered.strip_prefix("http://") {
+        (false, rest)
+    } else {
+        return Err(format!("{text:?} is not an https:// address."));
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(format!(
+            "{text:?} has a user name (…@); give the bare address."
+        ));
+    }
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => authority,
+    };
+    if host.is_empty() {
+        return Err(format!("{text:?} has no host."));
+    }
+    if !secure && !matches!(host, "localhost" | "127.0.0.1") {
+        return Err(format!(
+            "{text:?} is plain http: only https:// is accepted, or http:// on localhost or 127.0.0.1."
+        ));
+    }
+    Ok(text)
+}
+
 /// The object-access verdict on one more bucket the files name.
 struct BucketOutcome<'a> {
     bucket: &'a str,
@@ -563,6 +669,8 @@ fn finish(
         let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
         text.push('\n');
         text
+    } else if args.markdown {
+        report.to_markdown()
     } else {
         let mut out = header;
         let who = match (&identity.email, identity_remembered) {
@@ -603,8 +711,9 @@ fn finish(
         );
         out
     };
-    // The JSON is the one report of the main plan; the other buckets are said on stderr.
-    let stderr = if args.json {
+    // The JSON (or Markdown) is the one report of the main plan; the other buckets are said on
+    // stderr.
+    let stderr = if args.json || args.markdown {
         bucket_lines.trim_start().to_owned()
     } else {
         String::new()

@@ -264,7 +264,8 @@ pub fn CheckForm(props: &FormProps) -> Html {
     let account_placeholder = suggested_account
         .clone()
         .unwrap_or_else(|| "skypilot-v1@PROJECT.iam.gserviceaccount.com".into());
-    let custom = parse_list(&state.custom);
+    // Parsed once per edit of the list: the form re-renders on every answer of a check.
+    let custom = use_memo(state.custom.clone(), |text| parse_list(text));
     let running = matches!(
         state.run,
         Run::Running { .. } | Run::AwaitingIdentity { .. }
@@ -333,6 +334,7 @@ pub fn CheckForm(props: &FormProps) -> Html {
             </section>
             <details class="field-group options" open=true>
                 <summary>{ "What your SkyPilot setup needs" }</summary>
+                <super::skyfiles::SkyFilesFields state={state.clone()} dispatch={dispatch.clone()} />
                 <fieldset>
                     <legend>{ "Permission list" }</legend>
                     <div class="option">

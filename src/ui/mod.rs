@@ -3,10 +3,13 @@
 
 pub mod advice;
 pub mod form;
+pub mod permission_rows;
 pub mod picker;
+pub mod plan_memo;
 pub mod results;
 pub mod share;
 pub mod signin;
+pub mod skyfiles;
 pub mod state;
 pub mod sweep;
 pub mod warmup;

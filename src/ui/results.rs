@@ -7,7 +7,7 @@ use super::share::{ResultActions, SharedBanner};
 use super::state::{IdentityState, OpenedLink, Outcome, Run, State};
 use crate::core::advice::missing_by_target;
 use crate::core::cache::describe_age;
-use crate::core::catalog::{required_by, Source};
+use crate::core::catalog::Source;
 use crate::core::check::ApiFinding;
 use crate::core::google_error::ErrorKind;
 use crate::core::google_error::GCLOUD_SHARED_PROJECT;
@@ -108,23 +108,6 @@ fn verdict_card(v: &Verdict, outcome: &Outcome, email: Option<&str>) -> Html {
     }
 }
 
-fn effective_label(e: &Effective) -> (&'static str, String) {
-    match e {
-        Effective::Held => ("held", "held".into()),
-        Effective::Missing => ("missing", "missing".into()),
-        Effective::PerBucketUnverified => {
-            ("note", "granted per bucket — not verifiable here".into())
-        }
-        Effective::OnServiceAccountUnverified => {
-            ("note", "may be granted on the service account".into())
-        }
-        Effective::NotValid => ("missing", NOT_VALID_ON_PROJECT.into()),
-        Effective::Untestable => ("note", "untestable on the bucket".into()),
-        Effective::Error { error, on } => ("error", format!("error on {on}: {error}")),
-        Effective::NotTested => ("error", "not tested".into()),
-    }
-}
-
 /// `gcloud services enable SERVICE --project=P`, each value shell-quoted.
 fn enable_command(service: &str, plan: &crate::core::plan::Plan) -> String {
     format!(
@@ -212,7 +195,7 @@ fn details(outcome: &Outcome) -> Html {
         <details class="details">
             <summary>{ format!("All {} permissions, by service and by profile", plan.permissions().len()) }</summary>
             { by_service(outcome) }
-            { for plan.groups.iter().map(|group| {
+            { for plan.groups.iter().enumerate().map(|(index, group)| {
                 let gv = group_verdict(plan, findings, group);
                 let source = match group.source {
                     Source::SkyCheck => "sky check",
@@ -226,20 +209,7 @@ fn details(outcome: &Outcome) -> Html {
                         <p class="citation">{ format!("Source ({source}): {}", group.citation) }</p>
                         <table>
                             <thead><tr><th>{ "Permission" }</th><th>{ "Result" }</th><th>{ "sky check" }</th><th>{ "SkyPilot docs" }</th></tr></thead>
-                            <tbody>
-                            { for group.permissions.iter().map(|p| {
-                                let (class, label) = effective_label(&effective(plan, findings, p));
-                                let (check, docs) = required_by(p.as_str());
-                                html! {
-                                    <tr class={class}>
-                                        <td><a href={p.doc_url()} target="_blank" rel="noopener noreferrer"><code>{ p.as_str() }</code></a></td>
-                                        <td>{ label }</td>
-                                        <td>{ if check { "required" } else { "—" } }</td>
-                                        <td>{ if docs { "required" } else { "—" } }</td>
-                                    </tr>
-                                }
-                            }) }
-                            </tbody>
+                            <super::permission_rows::GroupRows plan={outcome.plan.clone()} findings={outcome.findings.clone()} group={index} />
                         </table>
                     </section>
                 }
@@ -417,6 +387,18 @@ pub fn Results(props: &ResultsProps) -> Html {
         state.run,
         Run::Running { .. } | Run::AwaitingIdentity { .. }
     );
+    // Counted once per check, not on each of its answers (each one re-renders the page): both
+    // counts sort every permission of the plan.
+    let running_counts = {
+        let plan = match &state.run {
+            Run::Running { plan, .. } => Some(plan.clone()),
+            _ => None,
+        };
+        let key = plan.as_ref().map(|p| std::rc::Rc::as_ptr(p) as usize);
+        use_memo(key, move |_| {
+            plan.map_or((0, 0), |p| (p.permissions().len(), p.request_count()))
+        })
+    };
     let body = match &state.run {
         Run::Idle => {
             html! { <p class="placeholder">{ "Enter a token and a project ID, then press Check." }</p> }
@@ -426,7 +408,7 @@ pub fn Results(props: &ResultsProps) -> Html {
         }
         Run::Running { plan, .. } => html! {
             <>
-                <p class="placeholder">{ format!("Checking {} permissions on {} ({} requests in parallel)…", plan.permissions().len(), plan.project, plan.request_count()) }</p>
+                <p class="placeholder">{ format!("Checking {} permissions on {} ({} requests in parallel)…", running_counts.0, plan.project, running_counts.1) }</p>
                 { progress_line(state.progress) }
             </>
         },

@@ -9,6 +9,8 @@ use crate::core::identity::Identity;
 use crate::core::plan::Plan;
 use crate::core::projects::ProjectSummary;
 use crate::core::share::{OpenedResult, SharedQuestion};
+use crate::core::skyfiles::SkyFiles;
+use crate::core::skyfiles_wire::ReadRequest;
 use crate::core::token::{Token, TokenError};
 use std::rc::Rc;
 use yew::Reducible;
@@ -143,6 +145,69 @@ pub struct State {
     pub projects: ProjectListing,
     /// `(sent, answered)` requests of the running check, for the progress line.
     pub progress: (u32, u32),
+    /// The pasted SkyPilot files ([`super::skyfiles`]) and what they say.
+    pub sky: SkyFilesState,
+}
+
+/// The "SkyPilot config" and "Task YAML" fields and their reading. The reading is done by the
+/// SkyPilot-file worker ([`super::skyfiles`], `src/bin/skyfiles_worker.rs`), so that the YAML
+/// parser is not part of the first load: an edit asks for a new reading ([`Self::generation`])
+/// and [`Action::SkyRead`] brings it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SkyFilesState {
+    /// `~/.sky/config.yaml` as pasted.
+    pub config: String,
+    /// Task YAML(s) as pasted.
+    pub task: String,
+    /// Bumped by each edit of either field; a reading of an older edit is dropped.
+    pub generation: u32,
+    /// A reading of the current texts is on its way (the check waits for it).
+    pub reading: bool,
+    /// What they say, or the first YAML error (or why the reader failed); `None` while both are
+    /// empty.
+    pub read: Option<Result<Rc<SkyFiles>, String>>,
+}
+
+impl SkyFilesState {
+    /// After an edit: ask the worker for a reading, unless both fields are empty.
+    fn edited(&mut self) {
+        self.generation += 1;
+        let empty = self.config.trim().is_empty() && self.task.trim().is_empty();
+        self.reading = !empty;
+        if empty {
+            self.read = None;
+        }
+    }
+
+    /// What to send to the worker now, if a reading is wanted.
+    pub fn request(&self) -> Option<ReadRequest> {
+        self.reading.then(|| ReadRequest {
+            generation: self.generation,
+            config: self.config.clone(),
+            task: self.task.clone(),
+        })
+    }
+}
+
+/// The files fill what they set; the user may change it afterwards (an override). Options the
+/// files never set (the list mode, clone disk) are left as they are.
+fn apply_sky_files(next: &mut State, sky: &SkyFiles) {
+    let from = sky.options;
+    next.options = Options {
+        custom_vpc: from.custom_vpc,
+        reservations: from.reservations,
+        open_ports: from.open_ports,
+        tpus: from.tpus,
+        custom_image: from.custom_image,
+        gcs_mounts: from.gcs_mounts,
+        ..next.options
+    };
+    if let Some((bucket, _)) = sky.buckets.first() {
+        next.bucket = format!("gs://{}", bucket.as_str());
+    }
+    if let Some((account, _)) = &sky.service_account {
+        next.service_account = account.as_str().to_owned();
+    }
 }
 
 impl State {
@@ -169,6 +234,7 @@ impl State {
             now_ms,
             notice: None,
             newer: None,
+            sky: SkyFilesState::default(),
             progress: (0, 0),
             opened_link: None,
             projects: ProjectListing::None,
@@ -189,6 +255,12 @@ pub fn plan_from_state(state: &State) -> Result<Plan, String> {
     use crate::core::names::{BucketName, ProjectId, ServiceAccountEmail};
     use crate::core::permission::parse_list;
     use crate::core::plan::PlanInput;
+    if state.sky.reading {
+        return Err("Reading the SkyPilot files… press Check again in a moment.".to_owned());
+    }
+    if let Some(Err(e)) = &state.sky.read {
+        return Err(format!("Fix the SkyPilot file first: {e}"));
+    }
     let project = ProjectId::parse(&state.project).map_err(|e| e.to_string())?;
     let custom = parse_list(&state.custom).permissions;
     if !state.include_skypilot && custom.is_empty() {
@@ -232,6 +304,10 @@ pub enum Field {
     Bucket(String),
     /// Service account.
     ServiceAccount(String),
+    /// The "SkyPilot config" field.
+    SkyConfig(String),
+    /// The "Task YAML" field.
+    SkyTask(String),
 }
 
 /// Everything that can happen.
@@ -261,6 +337,15 @@ pub enum Action {
     },
     /// A field that changes the plan changed: what is shown no longer applies.
     Edit(Field),
+    /// The SkyPilot-file worker could not load or failed: the reading in flight fails.
+    SkyReaderFailed,
+    /// The SkyPilot-file worker read the texts of edit `generation` (or failed to).
+    SkyRead {
+        /// [`SkyFilesState::generation`] of the texts read.
+        generation: u32,
+        /// What they say, or the YAML error / the reader's failure in words.
+        read: Result<Rc<SkyFiles>, String>,
+    },
     /// Wait for tokeninfo, then answer from the cache or check.
     AwaitIdentity {
         /// What to check.
@@ -474,6 +559,14 @@ impl Reducible for State {
                     Field::IncludeSkypilot(b) => next.include_skypilot = b,
                     Field::Bucket(b) => next.bucket = b,
                     Field::ServiceAccount(s) => next.service_account = s,
+                    Field::SkyConfig(text) => {
+                        next.sky.config = text;
+                        next.sky.edited();
+                    }
+                    Field::SkyTask(text) => {
+                        next.sky.task = text;
+                        next.sky.edited();
+                    }
                 }
                 next.run = Run::Idle;
                 next.notice = None;
@@ -572,6 +665,27 @@ impl Reducible for State {
                 next.newer = None;
                 return Rc::new(next);
             }
+            Action::SkyRead { generation, read } => {
+                if generation != next.sky.generation || !next.sky.reading {
+                    return self; // an answer to texts that have changed since
+                }
+                next.sky.reading = false;
+                if let Ok(sky) = &read {
+                    apply_sky_files(&mut next, sky);
+                }
+                next.sky.read = Some(read);
+                next.run = Run::Idle;
+                next.notice = None;
+            }
+            Action::SkyReaderFailed => {
+                if !next.sky.reading {
+                    return self;
+                }
+                next.sky.reading = false;
+                next.sky.read = Some(Err(
+                    "The SkyPilot-file reader could not run in this browser; edit a field to try again.".to_owned(),
+                ));
+            }
             Action::Notice(text) => {
                 if matches!(next.run, Run::AwaitingIdentity { .. }) {
                     next.run = Run::Idle;
@@ -585,6 +699,7 @@ impl Reducible for State {
                 fresh.cli_generation = self.cli_generation + 1;
                 fresh.project = self.project.clone();
                 fresh.options = self.options;
+                fresh.sky = self.sky.clone();
                 fresh.last_run_id = self.last_run_id;
                 return Rc::new(fresh);
             }

@@ -16,7 +16,7 @@ use crate::core::verdict::{Status, Topic};
 use crate::gcp::{AppTransport, Cancellable};
 use crate::storage::BrowserStore;
 use crate::ui::now_ms;
-use crate::ui::state::{plan_from_state, Action, IdentityState, State};
+use crate::ui::state::{Action, IdentityState, Run, State};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -127,11 +127,13 @@ impl Reducible for SweepState {
     }
 }
 
-/// The plan of the form, for `project` instead of the form's project.
-fn plan_for(state: &State, project: &str) -> Result<Plan, String> {
-    let mut form = state.clone();
-    form.project = project.to_owned();
-    plan_from_state(&form)
+/// The memoized plans as a memo key: the same `Rc` is the same plans.
+struct PlanListKey(Rc<Result<Vec<Plan>, String>>);
+
+impl PartialEq for PlanListKey {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 fn account_of(state: &State) -> Option<String> {
@@ -193,6 +195,18 @@ fn download(name: &str, mime: &str, text: &str) {
 /// controller of its requests in flight.
 type Stopper = Rc<RefCell<Option<(Rc<Cell<bool>>, web_sys::AbortController)>>>;
 
+/// The project IDs already in the box, then `more` that are not, one per line.
+fn with_projects(input: &str, more: impl IntoIterator<Item = String>) -> String {
+    let (have, _) = sweep::parse_projects(input);
+    let mut text: Vec<String> = have.iter().map(|p| p.as_str().to_owned()).collect();
+    for p in more {
+        if !text.contains(&p) {
+            text.push(p);
+        }
+    }
+    text.join("\n")
+}
+
 /// Properties of [`Sweep`].
 #[derive(Properties, Clone)]
 pub struct SweepProps {
@@ -252,24 +266,45 @@ pub fn Sweep(props: &SweepProps) -> Html {
     let (projects, refused) = sweep::parse_projects(&input);
     let scope = scope_of(state);
     let account = account_of(state);
-    let plans: Result<Vec<Plan>, String> = projects
-        .iter()
-        .map(|p| plan_for(state, p.as_str()))
-        .collect();
+    // Built once per edit of the list or the form, not on every row's answer.
+    let plans = super::plan_memo::use_plans_for(
+        state,
+        projects.iter().map(|p| p.as_str().to_owned()).collect(),
+    );
     // Said before a sweep starts; not recomputed (cache reads) on every row while it runs.
-    let estimate = match (&plans, scope) {
-        (Ok(plans), Some(scope)) if !plans.is_empty() && !sweep.running => {
-            let cached: Vec<bool> = plans
-                .iter()
-                .map(|p| fresh(store, account.as_deref(), p).is_some())
-                .collect();
-            Some(sweep::estimate(plans, &cached, scope, &DEFAULT_LIMITS).sentence())
-        }
+    // Read from the cache once per change of what it depends on (the plans, the account, a
+    // sweep or a check ending), not on every render.
+    let finished_check = match &state.run {
+        Run::Done(outcome) => Some(Rc::as_ptr(&outcome.findings) as usize),
         _ => None,
     };
+    let estimate = {
+        let store = store.clone();
+        use_memo(
+            (
+                PlanListKey(plans.clone()),
+                scope,
+                account.clone(),
+                sweep.running,
+                sweep.generation,
+                finished_check,
+            ),
+            move |(plans, scope, account, running, _, _)| match (&*plans.0, scope) {
+                (Ok(plans), Some(scope)) if !plans.is_empty() && !*running => {
+                    let cached: Vec<bool> = plans
+                        .iter()
+                        .map(|p| fresh(&store, account.as_deref(), p).is_some())
+                        .collect();
+                    Some(sweep::estimate(plans, &cached, *scope, &DEFAULT_LIMITS).sentence())
+                }
+                _ => None,
+            },
+        )
+    };
+    let estimate = (*estimate).clone();
     let blocker: Option<String> = if scope.is_none() {
         Some("Paste a token with the cloud-platform scope first; Check all uses the form's plan for every project.".into())
-    } else if let Err(message) = &plans {
+    } else if let Err(message) = &*plans {
         Some(message.clone())
     } else if projects.is_empty() {
         Some(
@@ -296,14 +331,20 @@ pub fn Sweep(props: &SweepProps) -> Html {
             };
             use crate::core::cache::Store;
             let recent = sweep::recent_projects(&store.keys(), account);
-            let (mut have, _) = sweep::parse_projects(&input);
-            let mut text: Vec<String> = have.drain(..).map(|p| p.as_str().to_owned()).collect();
-            for p in recent {
-                if !text.contains(&p) {
-                    text.push(p);
-                }
+            input.set(with_projects(&input, recent));
+        })
+    };
+    // Every active project the account can see, as the project picker listed them.
+    let visible: Option<Vec<String>> = state
+        .visible_projects()
+        .map(|list| list.iter().map(|p| p.id.clone()).collect());
+    let on_visible = {
+        let input = input.clone();
+        let visible = visible.clone();
+        Callback::from(move |_| {
+            if let Some(ids) = &visible {
+                input.set(with_projects(&input, ids.iter().cloned()));
             }
-            input.set(text.join("\n"));
         })
     };
     let on_check_all = {
@@ -313,8 +354,11 @@ pub fn Sweep(props: &SweepProps) -> Html {
         let store = store.clone();
         let inflight = inflight.clone();
         let cancel = cancel.clone();
-        let plans = plans.clone().unwrap_or_default();
+        let plans = plans.clone();
         Callback::from(move |_| {
+            let Ok(plans) = &*plans else {
+                return;
+            };
             let Some(scope) = scope_of(&state) else {
                 return;
             };
@@ -596,6 +640,12 @@ pub fn Sweep(props: &SweepProps) -> Html {
                 placeholder="my-project-123&#10;another-project (one ID per line, or separated by spaces or commas)" />
             <div class="sweep-actions">
                 <button type="button" class="secondary" onclick={on_recent} disabled={account.is_none()}>{ "Add recent projects" }</button>
+                <button type="button" class="secondary" onclick={on_visible} disabled={visible.as_ref().is_none_or(Vec::is_empty)}>
+                    { match &visible {
+                        Some(ids) => format!("Add all visible projects ({})", ids.len()),
+                        None => "Add all visible projects".to_owned(),
+                    } }
+                </button>
                 <button type="button" onclick={on_check_all} disabled={sweep.running || blocker.is_some()}>{ "Check all" }</button>
                 <button type="button" class="secondary" onclick={on_cancel} disabled={!sweep.running}>{ "Cancel" }</button>
             </div>

@@ -12,7 +12,7 @@ use crate::core::plan::Plan;
 use crate::core::warmup;
 use crate::gcp::{AppTransport, Cancellable};
 use crate::storage::BrowserStore;
-use crate::ui::state::{plan_from_state, IdentityState, Run, State};
+use crate::ui::state::{IdentityState, Run, State};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
@@ -71,7 +71,8 @@ pub fn use_warmup(
         }
         _ => None,
     };
-    let plan = plan_from_state(state).ok().map(Rc::new);
+    // Built once per form edit: this hook runs on every render.
+    let plan = (*super::plan_memo::use_form_plan(state)).clone().ok();
     let idle = matches!(state.run, Run::Idle);
     let generation = state.token_generation;
     // The fingerprint leaves the project out (the cache key has it apart): both, then.

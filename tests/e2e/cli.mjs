@@ -156,6 +156,38 @@ async function main() {
     assertEqual(fake.requests({ all: true }).length, 0, 'no request got through TLS');
   });
 
+  runner.test('--markdown is the page\'s Markdown report, over the real HTTPS path; the token stays out', async () => {
+    const r = await cli(['check', '-p', 'demo-seed-1', '--markdown', '--fresh'], baseEnv);
+    noToken(r);
+    assertEqual(r.code, 1, `exit code (stderr: ${r.stderr})`);
+    assert(r.stdout.startsWith('# gcp-preflight report: `demo-seed-1`'), r.stdout.slice(0, 200));
+    assert(r.stdout.includes('\n## Compute — Not ready\n'), r.stdout);
+    assert(r.stdout.includes(SEED_MISSING.map((p) => `\`${p}\``).join(', ')), r.stdout);
+  });
+
+  runner.test('--link prints the question for the hosted app: no token asked, nothing sent, no token in it', async () => {
+    fake.resetLog();
+    const files = path.join(ROOT, 'tests/fixtures/skypilot');
+    const env = { ...baseEnv, GCP_PREFLIGHT_APP_URL: 'https://app.example/gcp-preflight/' };
+    const r = await cli(['check', '-p', 'demo-seed-1', '--sky-config', path.join(files, 'config.yaml'),
+      path.join(files, 'pipeline.yaml'), '--link'], env);
+    noToken(r);
+    assertEqual(r.code, 0, `exit code (stderr: ${r.stderr})`);
+    const link = r.stdout.trim();
+    assert(link.startsWith('https://app.example/gcp-preflight/#q1='), link);
+    const bytes = Buffer.from(link.split('#q1=')[1], 'base64url');
+    assertEqual(bytes[0], 0, 'raw packing');
+    const q = JSON.parse(bytes.subarray(5).toString('utf8'));
+    assertEqual(q.p, 'demo-seed-1', 'project');
+    assertEqual(q.b, 'team-ml-jobs', 'bucket from jobs.bucket');
+    assertEqual(q.a, 'trainer@ml-prod-4821.iam.gserviceaccount.com', 'service account from gcp.remote_identity');
+    assertEqual(fake.requests({ all: true }).length, 0, 'requests');
+    const bad = await cli(['check', '-p', 'demo-seed-1', '--link'], { ...baseEnv, GCP_PREFLIGHT_APP_URL: '' });
+    assertEqual(bad.code, 2, 'no app address');
+    assert(bad.stderr.includes('--app-url') && bad.stderr.includes('GCP_PREFLIGHT_APP_URL'), bad.stderr);
+    return `${link.length} characters`;
+  });
+
   runner.test(`timing at latency L=${L} ms: cold and cached wall time`, async () => {
     fake.setLatency(L);
     const env = { ...baseEnv, GCP_PREFLIGHT_CACHE_DIR: path.join(tmp, 'cache-timing') };

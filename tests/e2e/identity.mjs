@@ -85,8 +85,11 @@ async function main() {
       assertEqual(again.verdicts, SEED, 'verdicts again');
       assert(/^Cached result/.test(again.age || ''), `served from the cache: ${again.age}`);
       assertEqual(bearerCalls(again.reqs).length, 0, 'requests for the cached answer');
+      // Results under alice's Google ID; besides them only her recent projects (the picker's).
       const keys = await page.evaluate(() => Object.keys(localStorage));
-      assert(keys.length > 0 && keys.every((k) => k.startsWith(`${PREFIX}${alice.sub}/`)), `cache keys: ${JSON.stringify(keys)}`);
+      const results = keys.filter((k) => k.startsWith(PREFIX));
+      assert(results.length > 0 && results.every((k) => k.startsWith(`${PREFIX}${alice.sub}/`)), `cache keys: ${JSON.stringify(keys)}`);
+      assertEqual(keys.filter((k) => !k.startsWith(PREFIX)), [`gcp-preflight/recent-projects/v1/${alice.sub}`], 'the other keys');
     });
 
     t.test("another account (bob) on the same project: its own fresh check, never alice's result", async () => {

@@ -25,7 +25,8 @@ const API_OFF = 'sweep-07'; //   Compute Engine API off, and alice may not enabl
 const LIMITED = 'sweep-11'; //   every request answers 429
 const CRM_OFF = 'sweep-19'; //   Resource Manager answers SERVICE_DISABLED about it
 const SEEDLIKE = 'sweep-23'; //  the firewall pair missing
-const CANCEL = Array.from({ length: 50 }, (_, i) => id('sweepc', i));
+// More projects than run at once (50), so Cancel finds some not yet started.
+const CANCEL = Array.from({ length: 80 }, (_, i) => id('sweepc', i));
 
 function scenario() {
   const w = world();
@@ -151,6 +152,24 @@ async function main() {
       await poll(async () => (await app.textOfTestId('project-visibility')) === null, { what: 'the message to go' });
     });
 
+    runner.test('"Add all visible projects" puts every project the picker listed into the list', async () => {
+      const sc = scenario();
+      const expected = Object.entries(sc.projects)
+        .filter(([, p]) => (p.visibleTo || Object.keys(p.grants || {})).includes(alice.sub) && (p.state || 'ACTIVE') === 'ACTIVE')
+        .map(([id]) => id)
+        .sort();
+      const button = app.page.getByRole('button', { name: /^Add all visible projects \(\d+\)$/ });
+      await poll(async () => (await button.count()) === 1, { timeout: TIMEOUT, what: 'the projects.search listing' });
+      assertEqual(await button.textContent(), `Add all visible projects (${expected.length})`, 'the count on the button');
+      await button.click();
+      const area = app.page.getByLabel('Projects to check', { exact: true });
+      const listed = (await area.inputValue()).split('\n').filter(Boolean).sort();
+      assertEqual(listed, expected, 'the projects put into the list');
+      assert(!listed.includes(HIDDEN), 'a project alice cannot see is not listed');
+      await area.fill('');
+      return `${listed.length} projects`;
+    });
+
     runner.test('Check all: 50 projects, each failure shown as what it is, the others unhidden', async () => {
       await fillProjects(app, SWEEP);
       await poll(async () => (await app.textOfTestId('sweep-estimate'))?.includes('50 projects'), { what: 'the estimate' });
@@ -235,7 +254,7 @@ async function main() {
       fake.setLatency(1500);
       try {
         await fillProjects(app, CANCEL);
-        await poll(async () => (await app.textOfTestId('sweep-estimate'))?.includes('50 to check'), { what: 'estimate' });
+        await poll(async () => (await app.textOfTestId('sweep-estimate'))?.includes('80 to check'), { what: 'estimate' });
         const mark = fake.mark();
         await app.button('Check all').click();
         await poll(() => fake.requestsSince(mark).length > 0, { timeout: 30_000, what: 'the first requests' });
@@ -244,12 +263,12 @@ async function main() {
         await sleep(3_000);
         const late = fake.requestsSince(mark).filter((r) => r.startMs > cancelledAt + 150);
         assertEqual(late.map((r) => `${r.method} ${r.host}${r.path}`), [], 'requests (preflights included) started after Cancel');
-        await poll(async () => (await progress(app))?.startsWith('50 of 50 done'), { timeout: 30_000, what: 'every row ended' });
+        await poll(async () => (await progress(app))?.startsWith('80 of 80 done'), { timeout: 30_000, what: 'every row ended' });
         const m = await matrix(app.page);
         const cancelled = Object.values(m.rows).filter((r) => r.pending === 'Cancelled').length;
         assert(cancelled >= 20, `${cancelled} rows cancelled`);
         assertEqual(await app.button('Cancel').isDisabled(), true, 'Cancel disabled when nothing runs');
-        return `${cancelled} of 50 rows cancelled`;
+        return `${cancelled} of 80 rows cancelled`;
       } finally {
         fake.setLatency(0);
       }
