@@ -3,7 +3,7 @@
 //! never appears in what is printed.
 #![cfg(not(target_arch = "wasm32"))]
 
-use gcp_preflight::core::cache::{MemoryStore, Store};
+use gcp_preflight::core::cache::{MemoryStore, Store, DEFAULT_TTL_MS, KEY_PREFIX};
 use gcp_preflight::core::catalog::Mode;
 use gcp_preflight::core::demo::{
     demo_world, Failure, SimulatedGoogle, DEMO_PROJECT_SEED, DEMO_TOKEN_ALICE, DEMO_TOKEN_BOB,
@@ -23,9 +23,9 @@ use std::path::{Path, PathBuf};
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/skypilot");
 
 /// One simulated machine: Google, a cache, a clock and a token source.
-struct Machine {
+struct Machine<S: Store = MemoryStore> {
     google: SimulatedGoogle,
-    store: MemoryStore,
+    store: S,
     now: Cell<u64>,
     token: RefCell<Result<String, String>>,
     token_asks: Cell<u32>,
@@ -38,9 +38,15 @@ impl Machine {
     }
 
     fn with_google(google: SimulatedGoogle) -> Self {
+        Machine::with_store(google, MemoryStore::default())
+    }
+}
+
+impl<S: Store> Machine<S> {
+    fn with_store(google: SimulatedGoogle, store: S) -> Self {
         Machine {
             google,
-            store: MemoryStore::default(),
+            store,
             now: Cell::new(1_800_000_000_000),
             token: RefCell::new(Ok(DEMO_TOKEN_ALICE.into())),
             token_asks: Cell::new(0),
@@ -81,6 +87,13 @@ impl Machine {
 
     fn requests(&self) -> usize {
         self.google.request_count()
+    }
+
+    /// The result cache's entries (the identity memo lies beside them under other keys).
+    fn results(&self) -> Vec<String> {
+        let mut keys = self.store.keys();
+        keys.retain(|k| k.starts_with(KEY_PREFIX));
+        keys
     }
 }
 
@@ -124,11 +137,15 @@ fn a_cold_check_sends_tokeninfo_with_the_wave_and_a_second_run_is_answered_from_
     let first = m.run(&["check", "-p", DEMO_PROJECT_SEED]);
     let cold = m.requests();
     assert_eq!(cold, 8, "tokeninfo + the 7 requests of the seed check");
-    assert_eq!(m.store.keys().len(), 1);
+    assert_eq!(m.results().len(), 1);
 
     m.now.set(m.now.get() + 3 * 60_000);
     let second = m.run(&["check", "-p", DEMO_PROJECT_SEED]);
-    assert_eq!(m.requests() - cold, 1, "tokeninfo only: whose the entry is");
+    assert_eq!(
+        m.requests() - cold,
+        0,
+        "the identity memo names the account: nothing is sent"
+    );
     assert_eq!(second.code, first.code);
     assert!(
         second.stdout.contains("cached result, 3 minutes ago"),
@@ -172,7 +189,7 @@ fn the_cache_is_per_account_and_per_plan() {
     assert!(m.requests() - before > 1);
     // Its service account (gcp.remote_identity) does not exist in this world: that answer is an
     // error, so the result is not cached.
-    assert_eq!(m.store.keys().len(), 2);
+    assert_eq!(m.results().len(), 2);
 }
 
 #[test]
@@ -192,10 +209,7 @@ fn a_failed_request_is_exit_2_and_never_cached() {
         out.stdout
     );
     assert!(out.stdout.contains("nothing was cached"));
-    assert!(
-        m.store.keys().is_empty(),
-        "an incomplete result is not cached"
-    );
+    assert!(m.results().is_empty(), "an incomplete result is not cached");
 
     // tokeninfo itself dropped (every retry): no identity, exit 2, the reason on stderr.
     let m = Machine::new();
@@ -404,9 +418,9 @@ fn every_bucket_the_files_name_is_probed_and_counts_in_the_exit_code() {
         "{locked}"
     );
     let cold = m.requests();
-    // Both answers are cached: the second run asks tokeninfo only, with the same outcome.
+    // Both answers are cached and the memo names the account: the second run sends nothing.
     let again = m.run(&["check", "-p", DEMO_PROJECT_SEED, &task]);
-    assert_eq!(m.requests() - cold, 1);
+    assert_eq!(m.requests() - cold, 0);
     assert_eq!(again.code, EXIT_NOT_READY);
     // --json: the main report on stdout, the other bucket on stderr.
     let json = m.run(&["check", "-p", DEMO_PROJECT_SEED, &task, "--json"]);
@@ -414,6 +428,155 @@ fn every_bucket_the_files_name_is_probed_and_counts_in_the_exit_code() {
     assert_eq!(report["bucket"], "bob-ok-bucket");
     assert!(json.stderr.contains("bob-locked-bucket"), "{}", json.stderr);
     std::fs::remove_file(&task).unwrap();
+}
+
+/// Rewrites one field of every identity-memo entry (as if time had passed for it alone).
+fn age_memo(store: &impl Store, field: &str, value: u64) {
+    let key = gcp_preflight::native::idmemo::MEMO_KEY;
+    let mut memo: serde_json::Value = serde_json::from_str(&store.get(key).unwrap()).unwrap();
+    for entry in memo["entries"].as_array_mut().unwrap() {
+        entry[field] = value.into();
+    }
+    store.set(key, &memo.to_string()).unwrap();
+}
+
+#[test]
+fn the_identity_memo_is_per_token_and_ends_with_the_token_or_the_ttl() {
+    let m = Machine::new();
+    m.run(&["check", "-p", DEMO_PROJECT_SEED]);
+    // Another account's token: not in the memo, so tokeninfo (and its own check) as before.
+    *m.token.borrow_mut() = Ok(DEMO_TOKEN_BOB.into());
+    let before = m.requests();
+    let bob = m.run(&["check", "-p", DEMO_PROJECT_SEED]);
+    assert_eq!(m.requests() - before, 1 + 7);
+    assert!(bob.stdout.contains("as bob@example.com"), "{}", bob.stdout);
+    // Each token now hits its own account's entry, sending nothing.
+    for (token, code) in [
+        (DEMO_TOKEN_ALICE, EXIT_NOT_READY),
+        (DEMO_TOKEN_BOB, EXIT_READY),
+    ] {
+        *m.token.borrow_mut() = Ok(token.into());
+        let before = m.requests();
+        let out = m.run(&["check", "-p", DEMO_PROJECT_SEED]);
+        assert_eq!(m.requests() - before, 0, "{token}");
+        assert_eq!(out.code, code, "{out:?}");
+        assert!(
+            out.stdout.contains("as this token's account (remembered"),
+            "{}",
+            out.stdout
+        );
+    }
+    // --fresh skips the memo and the cache.
+    let before = m.requests();
+    m.run(&["check", "-p", DEMO_PROJECT_SEED, "--fresh"]);
+    assert_eq!(m.requests() - before, 1 + 7);
+
+    // The token expired (by tokeninfo's word) while the result is still fresh: tokeninfo is
+    // asked again (it answers for the cached entry), and the memo is written anew.
+    let now = m.now.get();
+    age_memo(&m.store, "token_expires_at_ms", now);
+    let before = m.requests();
+    let out = m.run(&["check", "-p", DEMO_PROJECT_SEED]);
+    assert_eq!(m.requests() - before, 1, "tokeninfo only");
+    assert!(out.stdout.contains("as bob@example.com (cached result"));
+    let before = m.requests();
+    m.run(&["check", "-p", DEMO_PROJECT_SEED]);
+    assert_eq!(m.requests() - before, 0, "remembered again");
+
+    // A memo entry older than the TTL misses too.
+    age_memo(&m.store, "written_at_ms", now - DEFAULT_TTL_MS);
+    let before = m.requests();
+    m.run(&["check", "-p", DEMO_PROJECT_SEED]);
+    assert_eq!(m.requests() - before, 1);
+}
+
+#[test]
+fn a_corrupt_memo_or_key_is_a_clean_miss() {
+    use gcp_preflight::native::idmemo::{HMAC_KEY, MEMO_KEY};
+    let m = Machine::new();
+    let first = m.run(&["check", "-p", DEMO_PROJECT_SEED]);
+    for (key, junk) in [
+        (MEMO_KEY, "{\"entries\": [{\"token_mac\": 7"),
+        (MEMO_KEY, "\u{0}\u{1}not json"),
+        (MEMO_KEY, "{\"entries\": {}}"),
+        (HMAC_KEY, "short"),
+        (HMAC_KEY, ""),
+    ] {
+        m.store.set(key, junk).unwrap();
+        let before = m.requests();
+        let out = m.run(&["check", "-p", DEMO_PROJECT_SEED]);
+        assert_eq!(
+            m.requests() - before,
+            1,
+            "a miss: tokeninfo, then the cache"
+        );
+        assert_eq!(out.code, first.code, "{out:?}");
+        // The memo was written again after tokeninfo: the next run sends nothing.
+        let before = m.requests();
+        m.run(&["check", "-p", DEMO_PROJECT_SEED]);
+        assert_eq!(m.requests() - before, 0, "after {key} = {junk:?}");
+    }
+}
+
+#[test]
+fn on_disk_the_memo_holds_neither_token_nor_email_and_is_private() {
+    use gcp_preflight::native::cache::FileStore;
+    let dir = std::env::temp_dir().join(format!("gcp-preflight-idmemo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let m = Machine::with_store(
+        SimulatedGoogle::new(demo_world()),
+        FileStore::open(&dir).unwrap(),
+    );
+    m.run(&["check", "-p", DEMO_PROJECT_SEED]);
+    *m.token.borrow_mut() = Ok(DEMO_TOKEN_BOB.into());
+    m.run(&["check", "-p", DEMO_PROJECT_SEED]);
+    let cold = m.requests();
+    assert_eq!(cold, 2 * (1 + 7));
+    // A second process reading the same directory: zero requests.
+    let again = Machine::with_store(
+        SimulatedGoogle::new(demo_world()),
+        FileStore::open(&dir).unwrap(),
+    );
+    again.now.set(m.now.get() + 60_000);
+    let out = again.run(&["check", "-p", DEMO_PROJECT_SEED]);
+    assert_eq!(out.code, EXIT_NOT_READY, "{out:?}");
+    assert_eq!(again.requests(), 0);
+
+    let files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 4, "two results, the memo, the key: {files:?}");
+    let memo_path = dir.join(hex(gcp_preflight::native::idmemo::MEMO_KEY) + ".json");
+    let memo = std::fs::read(&memo_path).unwrap();
+    assert!(memo.len() > 100, "two entries are in it");
+    for file in &files {
+        let bytes = std::fs::read(file).unwrap();
+        for secret in [
+            DEMO_TOKEN_ALICE,
+            DEMO_TOKEN_BOB,
+            "alice@example.com",
+            "bob@example.com",
+        ] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{secret} in {file:?}"
+            );
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{file:?}");
+        }
+    }
+    let key_path = dir.join(hex(gcp_preflight::native::idmemo::HMAC_KEY) + ".json");
+    assert_eq!(std::fs::read_to_string(key_path).unwrap().len(), 64);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn hex(text: &str) -> String {
+    text.bytes().map(|b| format!("{b:02x}")).collect()
 }
 
 #[test]

@@ -561,10 +561,13 @@ pub fn decide<T: Transport, S: Store>(
 /// for, and the commands that fix it.
 pub fn rejection(report: &Report, concerned: &[&VerdictOut]) -> String {
     use std::fmt::Write as _;
-    let who = report
-        .account
-        .as_deref()
-        .unwrap_or("an account whose token has no email scope");
+    // A cached report without an email is one whose account the identity memo named (it
+    // never keeps the email); an uncached one is a token without the email scope.
+    let who = report.account.as_deref().unwrap_or(if report.cached {
+        "this token's account (remembered from its last check)"
+    } else {
+        "an account whose token has no email scope"
+    });
     let when = if report.cached {
         format!("cached result of {}", report.checked_at)
     } else {

@@ -11,11 +11,12 @@
 //! [`run`] does everything but the outside world, which [`Env`] hands in (transport, store,
 //! token, files, clock), so that tests drive it against the simulated Google.
 
+use super::idmemo;
 use crate::core::cache::{self, CacheEntry, CacheKey, Lookup, Store, DEFAULT_TTL_MS};
 use crate::core::catalog::Mode;
 use crate::core::check::{self, Findings, TokenScope};
 use crate::core::http::Transport;
-use crate::core::identity::Identity;
+use crate::core::identity::{Identity, IdentitySource};
 use crate::core::names::{BucketName, ProjectId, ServiceAccountEmail};
 use crate::core::plan::Plan;
 use crate::core::plan::PlanInput;
@@ -324,7 +325,16 @@ async fn check_command<T: Transport, S: Store>(args: &CheckArgs, env: &Env<'_, T
     let (findings, cached_at) = results[0];
     let checked_at = cached_at.unwrap_or(checked.checked_at_ms);
     finish(
-        args, plans[0], findings, identity, header, &buckets, checked_at, cached_at, now,
+        args,
+        plans[0],
+        findings,
+        identity,
+        checked.identity_remembered,
+        header,
+        &buckets,
+        checked_at,
+        cached_at,
+        now,
     )
 }
 
@@ -350,6 +360,9 @@ pub struct Checked {
     pub checked_at_ms: u64,
     /// The clock when the check began.
     pub now_ms: u64,
+    /// The account came from the identity memo ([`idmemo`]), not from tokeninfo: no request
+    /// was sent, and the email is unknown (the memo never holds it).
+    pub identity_remembered: bool,
 }
 
 /// Answers `plans` as the browser does: from a fresh cache entry of the token's account where
@@ -366,6 +379,45 @@ pub async fn check_plans<T: Transport, S: Store>(
     now_ms: &dyn Fn() -> u64,
 ) -> Result<Checked, String> {
     let now = now_ms();
+    // A token seen before names its account through the memo (a keyed hash, never the token);
+    // when every plan then has a fresh entry of that account, nothing is sent at all.
+    if let Some(store) = store.filter(|_| !fresh) {
+        if let Some(hit) = idmemo::lookup(store, token, now) {
+            let entries: Option<Vec<CacheEntry>> = plans
+                .iter()
+                .map(|plan| {
+                    match cache::lookup(store, &CacheKey::new(&hit.account_id, plan), now) {
+                        Lookup::Fresh(entry) => Some(*entry),
+                        Lookup::Miss => None,
+                    }
+                })
+                .collect();
+            if let Some(entries) = entries {
+                return Ok(Checked {
+                    identity: Identity {
+                        account_id: Some(hit.account_id),
+                        email: None,
+                        expires_at_ms: Some(hit.token_expires_at_ms),
+                        scopes: Vec::new(),
+                        client_id: None,
+                        source: IdentitySource::Tokeninfo,
+                    },
+                    answers: plans
+                        .into_iter()
+                        .zip(entries)
+                        .map(|(plan, entry)| Answer {
+                            plan,
+                            findings: entry.findings.to_findings(),
+                            cached_at_ms: Some(entry.checked_at_ms),
+                        })
+                        .collect(),
+                    checked_at_ms: now,
+                    now_ms: now,
+                    identity_remembered: true,
+                });
+            }
+        }
+    }
     // Whose a cached answer is depends on the account: ask tokeninfo first only when entries
     // for this project and these plans exist; otherwise send the check alongside it (one wave).
     let may_be_cached = !fresh
@@ -387,6 +439,14 @@ pub async fn check_plans<T: Transport, S: Store>(
         Ok(id) => id,
         Err(e) => return Err(format!("tokeninfo could not say whose the token is: {e}")),
     };
+    if let (Some(store), IdentitySource::Tokeninfo, Some(account), Some(expires)) = (
+        store,
+        identity.source,
+        &identity.account_id,
+        identity.expires_at_ms,
+    ) {
+        idmemo::remember(store, token, account, expires, now);
+    }
     let scope = if identity.can_call_iam() {
         TokenScope::Full
     } else {
@@ -453,6 +513,7 @@ pub async fn check_plans<T: Transport, S: Store>(
         answers: results,
         checked_at_ms: checked_now,
         now_ms: now,
+        identity_remembered: false,
     })
 }
 
@@ -565,6 +626,7 @@ fn finish(
     plan: &Plan,
     findings: &Findings,
     identity: &Identity,
+    identity_remembered: bool,
     header: String,
     buckets: &[BucketOutcome<'_>],
     checked_at: u64,
@@ -611,10 +673,11 @@ fn finish(
         report.to_markdown()
     } else {
         let mut out = header;
-        let who = identity
-            .email
-            .clone()
-            .unwrap_or_else(|| "an account without the email scope".into());
+        let who = match (&identity.email, identity_remembered) {
+            (Some(email), _) => email.clone(),
+            (None, true) => "this token's account (remembered from its last check)".into(),
+            (None, false) => "an account without the email scope".into(),
+        };
         let when = match cached_at {
             Some(at) => format!(
                 "cached result, {}; --fresh asks Google again",

@@ -196,7 +196,7 @@ def test_no_project_anywhere_is_unknown(machine, capsys):
     assert machine.fake.requests() == []
 
 
-def test_ready_is_unchanged_and_a_second_launch_costs_only_tokeninfo(machine):
+def test_ready_is_unchanged_and_a_second_launch_costs_no_request(machine):
     machine.login("bob")
     machine.gcloud_project("demo-seed-1")
     req = user_request(GCP_TASK, config={"gcp": {"vpc_name": None}})
@@ -208,11 +208,17 @@ def test_ready_is_unchanged_and_a_second_launch_costs_only_tokeninfo(machine):
     assert len(cold) >= 5
     machine.fake.reset()
     apply(user_request(GCP_TASK, config={"gcp": {"vpc_name": None}}))
-    assert [r["host"] for r in machine.fake.requests()] == ["oauth2.googleapis.com"]
+    # The identity memo names the account (a keyed hash of the token): not even tokeninfo.
+    assert machine.fake.requests() == []
+    # File names are the hex of the store key: one result, the memo and its HMAC key.
+    result_prefix = b"gcp-preflight/v1/".hex()
     entries = list(machine.cache.iterdir())
-    assert len(entries) == 1
-    text = entries[0].read_text()
-    assert machine.fake.tokens["bob"] not in text and "bob@example.com" not in text
+    assert len([e for e in entries if e.name.startswith(result_prefix)]) == 1, entries
+    assert len(entries) == 3, entries
+    for entry in entries:
+        data = entry.read_bytes()
+        assert machine.fake.tokens["bob"].encode() not in data and b"bob@example.com" not in data
+        assert entry.stat().st_mode & 0o777 == 0o600, entry
 
 
 def test_the_workspace_project_wins_as_in_skypilot(machine):
@@ -240,16 +246,19 @@ def test_timing_cold_and_cached_at_latency_L(machine):
         with pytest.raises(sky.exceptions.UserRequestRejectedByPolicy):
             apply(user_request(GCP_TASK))
         cold = (time.perf_counter() - t0) * 1000
+        machine.fake.reset()
         t0 = time.perf_counter()
         with pytest.raises(sky.exceptions.UserRequestRejectedByPolicy) as e:
             apply(user_request(GCP_TASK))
         cached = (time.perf_counter() - t0) * 1000
+        cached_requests = machine.fake.requests()
         t0 = time.perf_counter()
         apply(user_request(AWS_TASK))
         untouched = (time.perf_counter() - t0) * 1000
     finally:
         machine.fake.latency(0)
     assert "cached result of" in str(e.value)
+    assert cached_requests == [], "a cached launch sends no request (the identity memo)"
     timing = {
         "L_ms": L, "cold_ms": round(cold), "cold_over_L": round(cold / L, 2),
         "cached_ms": round(cached), "cached_over_L": round(cached / L, 2),
@@ -257,8 +266,8 @@ def test_timing_cold_and_cached_at_latency_L(machine):
     }
     (ROOT / "target" / "python-policy-timing.json").write_text(json.dumps(timing) + "\n")
     print(f"policy timing: {json.dumps(timing)}")
-    # A cold check is one wave with tokeninfo in it (~1 L); a cached one is tokeninfo alone
-    # (~1 L): both are bounded, neither reliably faster under load.
+    # A cold check is one wave with tokeninfo in it (~1 L); a cached one sends nothing (the
+    # identity memo names the account), so it costs no round trip at all.
     assert cold < 4 * L + 2000, timing
     assert cached < 3 * L + 2000, timing
     assert untouched < 500, timing
@@ -282,7 +291,7 @@ def test_check_returns_a_typed_report(machine):
     again = gcp_preflight.check("demo-seed-1", task_yaml=GCP_TASK,
                                 config_yaml="gcp:\n  specific_reservations: [r-1]\n",
                                 token=machine.fake.tokens["alice"])
-    assert again.requests == 1 and again.status == "not_ready"
+    assert again.requests == 0 and again.cached and again.status == "not_ready"
 
     nothing = gcp_preflight.check("demo-seed-1", task_yaml=AWS_TASK, token="unused-token-123456")
     assert nothing.status == "ready" and "pins aws" in nothing.nothing_to_check
