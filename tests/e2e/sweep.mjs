@@ -155,7 +155,9 @@ async function main() {
     runner.test('"Add all visible projects" puts every project the picker listed into the list', async () => {
       const sc = scenario();
       const expected = Object.entries(sc.projects)
+        // What projects.search answers: visible, ACTIVE, and resourcemanager.projects.get held.
         .filter(([, p]) => (p.visibleTo || Object.keys(p.grants || {})).includes(alice.sub) && (p.state || 'ACTIVE') === 'ACTIVE')
+        .filter(([, p]) => ((p.grants || {})[alice.sub] || []).some((g) => g === '*' || g === 'resourcemanager.projects.get'))
         .map(([id]) => id)
         .sort();
       const button = app.page.getByRole('button', { name: /^Add all visible projects \(\d+\)$/ });
