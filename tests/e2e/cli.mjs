@@ -91,21 +91,25 @@ async function main() {
     return `${reqs.length} requests`;
   });
 
-  runner.test('the second run is answered from the cache (tokeninfo only); --fresh asks again', async () => {
+  runner.test('the second run is answered from the cache with no request (identity memo); --fresh asks again', async () => {
     fake.resetLog();
     const r = await cli(['check', '-p', 'demo-seed-1'], baseEnv);
     assertEqual(r.code, 1, 'exit code');
     assert(r.stdout.includes('cached result'), r.stdout);
-    assertEqual(fake.requests().map((q) => q.host), ['oauth2.googleapis.com'], 'requests');
+    // The account comes from the identity memo (a keyed hash of the token), so not even tokeninfo.
+    assertEqual(fake.requests().map((q) => q.host), [], 'requests');
     fake.resetLog();
     const f = await cli(['check', '-p', 'demo-seed-1', '--fresh'], baseEnv);
     assertEqual(f.code, 1, 'exit code');
     assert(f.stdout.includes('checked just now'), f.stdout);
     assert(fake.requests().length >= 5, 'everything again');
+    // One result, the identity memo and its key: none holds a token or an email.
     const files = fs.readdirSync(cacheDir);
-    assert(files.length === 1, `one entry: ${files}`);
-    const entry = fs.readFileSync(path.join(cacheDir, files[0]), 'utf8');
-    assert(!Object.values(TOKENS).some((t) => entry.includes(t)) && !entry.includes('alice@example.com'), 'no token or email cached');
+    assert(files.length === 3, `one entry, the memo and its key: ${files}`);
+    for (const file of files) {
+      const bytes = fs.readFileSync(path.join(cacheDir, file), 'latin1');
+      assert(!Object.values(TOKENS).some((t) => bytes.includes(t)) && !bytes.includes('alice@example.com'), `no token or email in ${file}`);
+    }
   });
 
   runner.test('ready is exit 0; --json is gcp-preflight.report/v1', async () => {
