@@ -19,7 +19,6 @@ use crate::ui::now_ms;
 use crate::ui::state::{Action, IdentityState, Run, State};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
@@ -164,31 +163,6 @@ fn fresh(store: &BrowserStore, account: Option<&str>, plan: &Plan) -> Option<(Fi
         Lookup::Fresh(entry) => Some((entry.findings.to_findings(), entry.checked_at_ms)),
         Lookup::Miss => None,
     }
-}
-
-fn download(name: &str, mime: &str, text: &str) {
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
-        return;
-    };
-    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type(mime);
-    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
-        return;
-    };
-    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
-        return;
-    };
-    if let Some(anchor) = document
-        .create_element("a")
-        .ok()
-        .and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok())
-    {
-        anchor.set_href(&url);
-        anchor.set_download(name);
-        anchor.click();
-    }
-    let _ = web_sys::Url::revoke_object_url(&url);
 }
 
 /// How a running sweep is stopped: its cancel flag (no new project starts) and the abort
@@ -473,13 +447,17 @@ pub fn Sweep(props: &SweepProps) -> Html {
     let on_csv = {
         let rows = export_rows.clone();
         Callback::from(move |_| {
-            download("gcp-preflight-sweep.csv", "text/csv", &sweep::to_csv(&rows))
+            super::results::offer_download(
+                "gcp-preflight-sweep.csv",
+                "text/csv",
+                &sweep::to_csv(&rows),
+            )
         })
     };
     let on_json = {
         let rows = export_rows;
         Callback::from(move |_| {
-            download(
+            super::results::offer_download(
                 "gcp-preflight-sweep.json",
                 "application/json",
                 &sweep::to_json(&rows),

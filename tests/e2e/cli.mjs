@@ -14,31 +14,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { startFakeGoogle } from './fake-google.mjs';
 import { HERE, createRunner, assert, assertEqual } from './harness.mjs';
 import { world, TOKENS, SEED_MISSING } from './world.mjs';
+import { makeTestCa } from './test-ca.mjs';
 
 const ROOT = path.resolve(HERE, '../..');
 const BIN = process.env.CLI_BIN || path.join(ROOT, 'target/debug/gcp-preflight');
 const L = Number(process.env.L ?? 300);
-
-function makeCa(dir) {
-  const f = (n) => path.join(dir, n);
-  const ssl = (args) => execFileSync('openssl', args, { stdio: 'ignore' });
-  ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '2',
-    '-subj', '/CN=gcp-preflight e2e CA', '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
-  ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('leaf.key'), '-out', f('leaf.csr'), '-subj', '/CN=*.googleapis.com']);
-  fs.writeFileSync(f('leaf.ext'), [
-    'subjectAltName=DNS:*.googleapis.com,DNS:googleapis.com', 'basicConstraints=CA:FALSE',
-    'keyUsage=critical,digitalSignature,keyEncipherment', 'extendedKeyUsage=serverAuth', '',
-  ].join('\n'));
-  ssl(['x509', '-req', '-in', f('leaf.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial',
-    '-out', f('leaf.pem'), '-days', '2', '-extfile', f('leaf.ext')]);
-  return { caPath: f('ca.pem'), key: fs.readFileSync(f('leaf.key')), cert: fs.readFileSync(f('leaf.pem')) };
-}
 
 /** Runs the binary; resolves { code, stdout, stderr, ms }. */
 function cli(args, env) {
@@ -57,7 +42,7 @@ function cli(args, env) {
 async function main() {
   assert(fs.existsSync(BIN), `${BIN} is missing: cargo build --locked --bin gcp-preflight`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gcp-preflight-cli-'));
-  const { caPath, key, cert } = makeCa(tmp);
+  const { caPath, key, cert } = makeTestCa(tmp);
   const fake = await startFakeGoogle({ tls: { key, cert } });
   fake.setScenario(world());
   const cacheDir = path.join(tmp, 'cache');

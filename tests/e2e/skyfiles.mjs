@@ -10,11 +10,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { startFakeGoogle } from './fake-google.mjs';
 import { HERE, createRunner, assert, assertEqual, poll, distDir, startStaticServer, launchBrowser } from './harness.mjs';
 import { AppPage, ALL_TOPICS, FIRST_LAUNCH } from './app-page.mjs';
 import { world, TOKENS, ACCOUNTS } from './world.mjs';
+import { makeTestCa } from './test-ca.mjs';
 
 const ROOT = path.resolve(HERE, '../..');
 const BIN = process.env.CLI_BIN || path.join(ROOT, 'target/debug/gcp-preflight');
@@ -40,19 +41,6 @@ resources:
 run: python train.py
 `;
 
-function makeCa(dir) {
-  const f = (n) => path.join(dir, n);
-  const ssl = (args) => execFileSync('openssl', args, { stdio: 'ignore' });
-  ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '2',
-    '-subj', '/CN=gcp-preflight e2e CA', '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
-  ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('leaf.key'), '-out', f('leaf.csr'), '-subj', '/CN=*.googleapis.com']);
-  fs.writeFileSync(f('leaf.ext'), 'subjectAltName=DNS:*.googleapis.com,DNS:googleapis.com\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
-  ssl(['x509', '-req', '-in', f('leaf.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial',
-    '-out', f('leaf.pem'), '-days', '2', '-extfile', f('leaf.ext')]);
-  return { caPath: f('ca.pem'), key: fs.readFileSync(f('leaf.key')), cert: fs.readFileSync(f('leaf.pem')) };
-}
-
 /** Runs a command without blocking the event loop; resolves { status, stdout, stderr }. */
 function run(cmd, args, { env }) {
   return new Promise((resolve, reject) => {
@@ -72,7 +60,7 @@ const TOPIC_KEY = { compute: 'compute', storage: 'storage', managed_jobs: 'manag
 async function main() {
   assert(fs.existsSync(BIN), `${BIN} is missing: cargo build --locked --bin gcp-preflight`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gcp-preflight-skyfiles-'));
-  const { caPath, key, cert } = makeCa(tmp);
+  const { caPath, key, cert } = makeTestCa(tmp);
   fs.writeFileSync(path.join(tmp, 'config.yaml'), CONFIG);
   fs.writeFileSync(path.join(tmp, 'task.yaml'), TASK);
   const site = await startStaticServer(distDir());

@@ -10,28 +10,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { execFileSync } from 'node:child_process';
 import { startFakeGoogle } from '../e2e/fake-google.mjs';
 import { world, TOKENS } from '../e2e/world.mjs';
-
-function makeCa(dir) {
-  const f = (n) => path.join(dir, n);
-  const ssl = (args) => execFileSync('openssl', args, { stdio: 'ignore' });
-  ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '2',
-    '-subj', '/CN=gcp-preflight python tests CA', '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
-  ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('leaf.key'), '-out', f('leaf.csr'), '-subj', '/CN=*.googleapis.com']);
-  fs.writeFileSync(f('leaf.ext'), [
-    'subjectAltName=DNS:*.googleapis.com,DNS:googleapis.com', 'basicConstraints=CA:FALSE',
-    'keyUsage=critical,digitalSignature,keyEncipherment', 'extendedKeyUsage=serverAuth', '',
-  ].join('\n'));
-  ssl(['x509', '-req', '-in', f('leaf.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial',
-    '-out', f('leaf.pem'), '-days', '2', '-extfile', f('leaf.ext')]);
-  return { caPath: f('ca.pem'), key: fs.readFileSync(f('leaf.key')), cert: fs.readFileSync(f('leaf.pem')) };
-}
+import { makeTestCa } from '../e2e/test-ca.mjs';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gcp-preflight-py-'));
-const { caPath, key, cert } = makeCa(tmp);
+const { caPath, key, cert } = makeTestCa(tmp);
 const fake = await startFakeGoogle({ tls: { key, cert } });
 fake.setScenario(world());
 process.stdout.write(`${JSON.stringify({ port: fake.port, ca: caPath, tokens: TOKENS })}\n`);
