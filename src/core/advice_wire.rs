@@ -129,8 +129,8 @@ enum Slot {
     Idle,
     /// Being fetched; these questions wait for it.
     Loading(Vec<AdviceRequest>),
-    /// Parsed and kept for the worker's life.
-    Ready(RoleIndex),
+    /// Parsed and kept for the worker's life (boxed: the index is large, the other states small).
+    Ready(Box<RoleIndex>),
 }
 
 /// The worker's whole job, without the network: questions in, answers out, and which role file
@@ -195,7 +195,7 @@ impl AdviceDesk {
         match fetched.and_then(|text| RoleIndex::from_json(&text).map_err(|e| e.to_string())) {
             Ok(index) => {
                 let replies = waiting.iter().map(|r| reply_to(r, &index)).collect();
-                *self.slot(file) = Slot::Ready(index);
+                *self.slot(file) = Slot::Ready(Box::new(index));
                 replies
             }
             Err(message) => waiting

@@ -64,8 +64,8 @@ pub enum RoleDataAction {
     Want(AdviceQuery),
     /// The provider handed these questions to the worker.
     Sent(Vec<u32>),
-    /// The worker answered.
-    Answered(AdviceReply),
+    /// The worker answered question `id`.
+    Answered(u32, Result<Rc<FixAdvice>, String>),
     /// The worker could not load: every question with it fails (and is asked again later).
     WorkerFailed,
 }
@@ -127,12 +127,12 @@ impl Reducible for RoleData {
                     }
                 }
             }
-            RoleDataAction::Answered(reply) => {
-                let Some((_, load)) = next.questions.get_mut(reply.id as usize) else {
+            RoleDataAction::Answered(id, advice) => {
+                let Some((_, load)) = next.questions.get_mut(id as usize) else {
                     return self;
                 };
-                *load = match reply.advice {
-                    Ok(advice) => Load::Ready(Rc::new(advice)),
+                *load = match advice {
+                    Ok(advice) => Load::Ready(advice),
                     Err(message) => Load::Failed(message),
                 };
             }
@@ -190,7 +190,10 @@ impl AdviceWorker {
                         }
                     }
                 } else if let Some(reply) = AdviceReply::from_json(&text) {
-                    dispatch.dispatch(RoleDataAction::Answered(reply));
+                    dispatch.dispatch(RoleDataAction::Answered(
+                        reply.id,
+                        reply.advice.map(Rc::new),
+                    ));
                 }
             })
         };
