@@ -303,6 +303,31 @@ mod tests {
     }
 
     #[test]
+    fn every_target_kind_round_trips_and_a_bad_one_is_refused() {
+        use crate::core::names::{BucketName, ServiceAccountEmail};
+        let targets = vec![
+            Target::Project,
+            Target::Bucket(BucketName::parse("gs://team-bucket").unwrap()),
+            Target::ServiceAccount(
+                ServiceAccountEmail::parse("runner@p.iam.gserviceaccount.com").unwrap(),
+            ),
+        ];
+        let text = crate::core::json::to_string(&targets).unwrap();
+        assert_eq!(
+            crate::core::json::from_str::<Vec<Target>>(&text).unwrap(),
+            targets
+        );
+        for bad in [
+            r#"{"type":"bucket"}"#,
+            r#"{"type":"bucket","name":"Not A Bucket!"}"#,
+            r#"{"type":"folder","name":"x"}"#,
+            r#"{"name":"x"}"#,
+        ] {
+            assert!(crate::core::json::from_str::<Target>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn questions_waiting_on_one_file_share_one_fetch_and_later_ones_need_none() {
         let mut desk = AdviceDesk::default();
         assert_eq!(

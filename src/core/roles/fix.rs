@@ -187,7 +187,7 @@ impl<'de> Deserialize<'de> for Member {
 }
 
 /// Where a permission is granted.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(tag = "type", content = "name", rename_all = "snake_case")]
 pub enum Target {
     /// The project.
@@ -196,6 +196,38 @@ pub enum Target {
     Bucket(BucketName),
     /// One service account (`actAs` on SkyPilot's account).
     ServiceAccount(ServiceAccountEmail),
+}
+
+/// [`Target`] as it is written (`{"type": "bucket", "name": "b"}`), read back through this plain
+/// struct: a derived reader of the tagged enum would buffer its input generically, which costs
+/// the page's wasm several KB for the advice worker's replies.
+#[derive(Deserialize)]
+struct TargetFields {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for Target {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Target, D::Error> {
+        use serde::de::Error;
+        let TargetFields { kind, name } = TargetFields::deserialize(deserializer)?;
+        let name = || name.clone().ok_or_else(|| D::Error::missing_field("name"));
+        match kind.as_str() {
+            "project" => Ok(Target::Project),
+            "bucket" => BucketName::try_from(name()?)
+                .map(Target::Bucket)
+                .map_err(D::Error::custom),
+            "service_account" => ServiceAccountEmail::try_from(name()?)
+                .map(Target::ServiceAccount)
+                .map_err(D::Error::custom),
+            other => Err(D::Error::unknown_variant(
+                other,
+                &["project", "bucket", "service_account"],
+            )),
+        }
+    }
 }
 
 impl Target {
