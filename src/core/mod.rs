@@ -5,6 +5,7 @@
 //! simulated Google used by demo mode and by the native tests.
 
 pub mod advice;
+pub mod advice_wire;
 pub mod cache;
 pub mod catalog;
 pub mod check;

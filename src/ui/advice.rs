@@ -1,52 +1,43 @@
 //! How to fix a not-ready verdict: the least-privilege roles to ask for, the `gcloud` commands
 //! with copy buttons, and the custom-role alternative.
 //!
-//! The role data is a separate static asset (`roles/skypilot.json`, or `roles/full.json` for
-//! custom lists) fetched only when advice is first shown, never in the first load.
-//! [`RoleDataProvider`] keeps what was fetched for the life of the page, so every card shares
-//! one download; an [`Advice`] outside a provider wraps itself in one.
+//! The advice is worked out in a web worker of its own (`src/bin/advice_worker.rs`), started when
+//! advice is first shown: it fetches the role data (`roles/skypilot.json`, or `roles/full.json`
+//! for custom lists) and holds the role index parser and `roles::fix::advise`, none of which is in
+//! the page's first load. [`RoleDataProvider`] owns the worker and keeps every answer for the
+//! life of the page, so every card (and the reports) share one download; an [`Advice`] outside a
+//! provider wraps itself in one. This file only shows the answers.
 
+use crate::core::advice_wire::{AdviceQuery, AdviceReply, AdviceRequest, RoleFile, READY};
 use crate::core::names::ProjectId;
-use crate::core::roles::fix::{advise, data_line, FixAdvice, Member, MissingAt};
-use crate::core::roles::RoleIndex;
-use gloo_net::http::Request;
+use crate::core::plan::Plan;
+use crate::core::report::{Report, VerdictAdvice};
+use crate::core::roles::fix::{data_line, FixAdvice, MissingAt};
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
+use web_sys::{Event, MessageEvent, Worker};
 use yew::prelude::*;
 
-/// Which role file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RoleFile {
-    /// Roles for SkyPilot's catalogue permissions (a few KB).
-    SkyPilot,
-    /// Every predefined role (about 140 KB gzip), for custom permission lists.
-    Full,
-}
+/// The worker's loader script as Trunk names it (`data-loader-shim`), relative to the page.
+const WORKER_URL: &str = "./advice_worker_loader.js";
 
-impl RoleFile {
-    /// Relative, so that the app works under a sub-path.
-    fn url(self) -> &'static str {
-        match self {
-            RoleFile::SkyPilot => "roles/skypilot.json",
-            RoleFile::Full => "roles/full.json",
-        }
-    }
-}
+/// Shown when the worker cannot load (offline, blocked): never a verdict, tried again on the
+/// next card.
+const WORKER_FAILED: &str = "Could not load the role data: the advice worker did not start.";
 
-/// Where one role file is.
-#[derive(Clone, Debug, Default)]
+/// Where one card's advice is.
+#[derive(Clone, Debug)]
 pub enum Load {
-    /// Nobody asked for it yet.
-    #[default]
-    Idle,
-    /// Asked for; the provider starts the download.
+    /// Asked for; the provider sends it to the worker.
     Wanted,
-    /// Downloading.
+    /// With the worker (which may be fetching the role data).
     Loading,
-    /// Parsed and kept for the page's life.
-    Ready(Rc<RoleIndex>),
-    /// Could not be fetched or parsed: one line for the user.
+    /// Answered and kept for the page's life.
+    Ready(Rc<FixAdvice>),
+    /// The role data could not be fetched or read, or a value failed its pattern: one line.
     Failed(String),
 }
 
@@ -55,53 +46,63 @@ impl PartialEq for Load {
         match (self, other) {
             (Load::Ready(a), Load::Ready(b)) => Rc::ptr_eq(a, b),
             (Load::Failed(a), Load::Failed(b)) => a == b,
-            (Load::Idle, Load::Idle) | (Load::Wanted, Load::Wanted) => true,
-            (Load::Loading, Load::Loading) => true,
+            (Load::Wanted, Load::Wanted) | (Load::Loading, Load::Loading) => true,
             _ => false,
         }
     }
 }
 
-/// Both role files' states.
+/// Every question asked on this page and where its answer is; a question's position is its id.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RoleData {
-    /// `roles/skypilot.json`.
-    pub skypilot: Load,
-    /// `roles/full.json`.
-    pub full: Load,
+    questions: Vec<(AdviceQuery, Load)>,
 }
 
-/// What happens to a role file.
+/// What happens to a question.
 pub enum RoleDataAction {
-    /// A card needs it: fetch it unless already fetched or on its way.
-    Want(RoleFile),
-    /// The provider started the download.
-    Started(RoleFile),
-    /// The download ended.
-    Finished(RoleFile, Result<Rc<RoleIndex>, String>),
+    /// A card needs this advice: ask unless already answered or on its way.
+    Want(AdviceQuery),
+    /// The provider handed these questions to the worker.
+    Sent(Vec<u32>),
+    /// The worker answered question `id`.
+    Answered(u32, Result<Rc<FixAdvice>, String>),
+    /// The worker could not load: every question with it fails (and is asked again later).
+    WorkerFailed,
 }
 
 impl RoleData {
-    fn slot(&mut self, file: RoleFile) -> &mut Load {
-        match file {
-            RoleFile::SkyPilot => &mut self.skypilot,
-            RoleFile::Full => &mut self.full,
-        }
+    fn find(&self, query: &AdviceQuery) -> Option<&Load> {
+        self.questions
+            .iter()
+            .find(|(q, _)| q == query)
+            .map(|(_, load)| load)
     }
 
-    fn get(&self, file: RoleFile) -> &Load {
-        match file {
-            RoleFile::SkyPilot => &self.skypilot,
-            RoleFile::Full => &self.full,
-        }
+    fn wanted(&self) -> Vec<u32> {
+        (0..self.questions.len() as u32)
+            .filter(|&id| self.questions[id as usize].1 == Load::Wanted)
+            .collect()
     }
 
-    /// The best index loaded so far: the full one answers whatever the small one does.
-    pub fn loaded(&self) -> Option<Rc<RoleIndex>> {
-        match (&self.full, &self.skypilot) {
-            (Load::Ready(index), _) | (_, Load::Ready(index)) => Some(index.clone()),
-            _ => None,
-        }
+    /// `report` with the advice of each of its verdicts that a card has already been given
+    /// (as [`Report::with_advice`] does in the terminal, without the role data here).
+    pub fn add_known_advice<'a>(&self, mut report: Report<'a>, plan: &Plan) -> Report<'a> {
+        let email = report.account_email;
+        report.advice = report
+            .verdicts
+            .iter()
+            .filter(|v| v.has_fix())
+            .filter_map(
+                |v| match self.find(&AdviceQuery::for_verdict(plan, v, email))? {
+                    Load::Ready(advice) => Some(VerdictAdvice {
+                        topic: v.topic,
+                        advice: (**advice).clone(),
+                    }),
+                    _ => None,
+                },
+            )
+            .collect();
+        report
     }
 }
 
@@ -111,16 +112,35 @@ impl Reducible for RoleData {
     fn reduce(self: Rc<Self>, action: RoleDataAction) -> Rc<Self> {
         let mut next = (*self).clone();
         match action {
-            RoleDataAction::Want(file) => match next.get(file) {
-                // A failed download is tried again when a card next asks.
-                Load::Idle | Load::Failed(_) => *next.slot(file) = Load::Wanted,
-                _ => return self,
-            },
-            RoleDataAction::Started(file) => *next.slot(file) = Load::Loading,
-            RoleDataAction::Finished(file, result) => {
-                *next.slot(file) = match result {
-                    Ok(index) => Load::Ready(index),
+            RoleDataAction::Want(query) => {
+                match next.questions.iter_mut().find(|(q, _)| *q == query) {
+                    // A failed question is asked again when a card next asks.
+                    Some((_, load @ Load::Failed(_))) => *load = Load::Wanted,
+                    Some(_) => return self,
+                    None => next.questions.push((query, Load::Wanted)),
+                }
+            }
+            RoleDataAction::Sent(ids) => {
+                for id in ids {
+                    if let Some((_, load)) = next.questions.get_mut(id as usize) {
+                        *load = Load::Loading;
+                    }
+                }
+            }
+            RoleDataAction::Answered(id, advice) => {
+                let Some((_, load)) = next.questions.get_mut(id as usize) else {
+                    return self;
+                };
+                *load = match advice {
+                    Ok(advice) => Load::Ready(advice),
                     Err(message) => Load::Failed(message),
+                };
+            }
+            RoleDataAction::WorkerFailed => {
+                for (_, load) in &mut next.questions {
+                    if *load == Load::Loading {
+                        *load = Load::Failed(WORKER_FAILED.to_owned());
+                    }
                 }
             }
         }
@@ -131,26 +151,86 @@ impl Reducible for RoleData {
 /// The context [`RoleDataProvider`] gives its children.
 pub type RoleDataHandle = UseReducerHandle<RoleData>;
 
-/// Fetches and parses one role file. Every failure becomes one line of text.
-async fn fetch_roles(file: RoleFile) -> Result<Rc<RoleIndex>, String> {
-    let url = file.url();
-    let response = Request::get(url)
-        .send()
-        .await
-        .map_err(|e| format!("Could not load the role data ({url}): {e}"))?;
-    if !response.ok() {
-        return Err(format!(
-            "Could not load the role data ({url}): HTTP {}",
-            response.status()
-        ));
+/// A running advice worker and the handlers it calls (dropped with it).
+struct AdviceWorker {
+    worker: Worker,
+    /// Set when the worker reported an error: it is replaced on the next question.
+    failed: Rc<Cell<bool>>,
+    /// Set when the worker said [`READY`]: before that a message would be lost.
+    ready: Rc<Cell<bool>>,
+    /// Requests made before [`Self::ready`]; sent on [`READY`].
+    waiting: Rc<RefCell<Vec<String>>>,
+    _on_message: Closure<dyn Fn(MessageEvent)>,
+    _on_error: Closure<dyn Fn(Event)>,
+}
+
+impl AdviceWorker {
+    /// Starts the worker; its replies (and its failure to load) become [`RoleDataAction`]s.
+    fn start(dispatch: UseReducerDispatcher<RoleData>) -> Option<AdviceWorker> {
+        let worker = Worker::new(WORKER_URL).ok()?;
+        let ready = Rc::new(Cell::new(false));
+        let waiting = Rc::new(RefCell::new(Vec::<String>::new()));
+        let failed = Rc::new(Cell::new(false));
+        let on_message = {
+            let dispatch = dispatch.clone();
+            let (ready, waiting, failed, worker) = (
+                ready.clone(),
+                waiting.clone(),
+                failed.clone(),
+                worker.clone(),
+            );
+            Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
+                let text = event.data().as_string().unwrap_or_default();
+                if text == READY {
+                    ready.set(true);
+                    for request in waiting.borrow_mut().drain(..) {
+                        if worker.post_message(&request.into()).is_err() {
+                            failed.set(true);
+                            dispatch.dispatch(RoleDataAction::WorkerFailed);
+                        }
+                    }
+                } else if let Some(reply) = AdviceReply::from_json(&text) {
+                    dispatch.dispatch(RoleDataAction::Answered(
+                        reply.id,
+                        reply.advice.map(Rc::new),
+                    ));
+                }
+            })
+        };
+        let on_error = {
+            let failed = failed.clone();
+            Closure::<dyn Fn(Event)>::new(move |event: Event| {
+                event.prevent_default();
+                failed.set(true);
+                dispatch.dispatch(RoleDataAction::WorkerFailed);
+            })
+        };
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        Some(AdviceWorker {
+            worker,
+            failed,
+            ready,
+            waiting,
+            _on_message: on_message,
+            _on_error: on_error,
+        })
     }
-    let text = response
-        .text()
-        .await
-        .map_err(|e| format!("Could not read the role data ({url}): {e}"))?;
-    RoleIndex::from_json(&text)
-        .map(Rc::new)
-        .map_err(|e| e.to_string())
+
+    /// Asks a question (held until the worker is ready); false if it could not be handed over.
+    fn send(&self, request: String) -> bool {
+        if !self.ready.get() {
+            self.waiting.borrow_mut().push(request);
+            return true;
+        }
+        self.worker.post_message(&request.into()).is_ok()
+    }
+}
+
+impl Drop for AdviceWorker {
+    fn drop(&mut self) {
+        self.worker.terminate();
+    }
 }
 
 /// Props of [`RoleDataProvider`].
@@ -161,24 +241,32 @@ pub struct RoleDataProviderProps {
     pub children: Html,
 }
 
-/// Keeps the role data for the page: put it once around the results.
+/// Keeps the advice for the page: put it once around the results.
 #[component]
 pub fn RoleDataProvider(props: &RoleDataProviderProps) -> Html {
     let data = use_reducer(RoleData::default);
-    // The provider, not each card, downloads: several cards asking at once share one fetch.
+    let worker = use_mut_ref(|| None::<AdviceWorker>);
+    // The provider, not each card, talks to the worker: one worker, one download per file.
     {
         let handle = data.clone();
-        let wanted = (data.skypilot == Load::Wanted, data.full == Load::Wanted);
-        use_effect_with(wanted, move |(skypilot, full)| {
-            for (file, wanted) in [(RoleFile::SkyPilot, *skypilot), (RoleFile::Full, *full)] {
-                if wanted {
-                    handle.dispatch(RoleDataAction::Started(file));
-                    let handle = handle.clone();
-                    spawn_local(async move {
-                        let result = fetch_roles(file).await;
-                        handle.dispatch(RoleDataAction::Finished(file, result));
-                    });
-                }
+        use_effect_with(data.wanted(), move |wanted| {
+            if wanted.is_empty() {
+                return;
+            }
+            let mut slot = worker.borrow_mut();
+            if slot.as_ref().is_none_or(|w| w.failed.get()) {
+                *slot = AdviceWorker::start(handle.dispatcher());
+            }
+            handle.dispatch(RoleDataAction::Sent(wanted.clone()));
+            let sent = slot.as_ref().is_some_and(|w| {
+                wanted.iter().all(|&id| {
+                    let query = handle.questions[id as usize].0.clone();
+                    w.send(AdviceRequest { id, query }.to_json())
+                })
+            });
+            if !sent {
+                *slot = None;
+                handle.dispatch(RoleDataAction::WorkerFailed);
             }
         });
     }
@@ -232,34 +320,30 @@ struct AdviceBodyProps {
 #[component]
 fn AdviceBody(props: &AdviceBodyProps) -> Html {
     let p = &props.advice;
-    let file = if p.custom_list {
-        RoleFile::Full
-    } else {
-        RoleFile::SkyPilot
+    let query = AdviceQuery {
+        file: if p.custom_list {
+            RoleFile::Full
+        } else {
+            RoleFile::SkyPilot
+        },
+        project: p.project.clone(),
+        member_email: p.member_email.clone(),
+        service_account: p.service_account,
+        missing: p.missing.clone(),
+        apis_off: p.apis_off.clone(),
     };
-    // Ask on mount (and again should the file be switched or a failed download be retried).
+    // Ask on mount (and again should the question change or a failed one be retried).
     {
         let data = props.data.clone();
-        use_effect_with(file, move |file| data.dispatch(RoleDataAction::Want(*file)));
+        use_effect_with(query.clone(), move |query| {
+            data.dispatch(RoleDataAction::Want(query.clone()))
+        });
     }
-    // The full index answers catalogue permissions exactly as the small one does.
-    let load = match (props.data.get(file), &props.data.full) {
-        (_, Load::Ready(full)) => Load::Ready(full.clone()),
-        (load, _) => load.clone(),
-    };
-    let advice = use_memo((load.clone(), p.clone()), |(load, p)| match load {
-        Load::Ready(index) => Some(
-            Member::from_identity(p.member_email.as_deref(), p.service_account)
-                .and_then(|member| advise(index, &p.project, &member, &p.missing, &p.apis_off)),
-        ),
-        _ => None,
-    });
-    let body = match (&load, advice.as_ref()) {
-        (Load::Failed(message), _) => {
+    let body = match props.data.find(&query) {
+        Some(Load::Failed(message)) => {
             html! { <p class="error" role="alert">{ message.clone() }</p> }
         }
-        (_, Some(Ok(advice))) => view(advice),
-        (_, Some(Err(error))) => html! { <p class="error" role="alert">{ error.to_string() }</p> },
+        Some(Load::Ready(advice)) => view(advice),
         _ => html! { <p class="hint" role="status">{ "Loading role data…" }</p> },
     };
     // `fix` reuses app.css's styling of command blocks.

@@ -1,7 +1,7 @@
 //! The results region: one verdict each for Compute, Storage, Managed jobs (and Custom), how to
 //! fix what is missing, the APIs, every permission by group, and the JSON report.
 
-use super::advice::{Advice, CopyButton, RoleDataHandle};
+use super::advice::{Advice, CopyButton, RoleData, RoleDataHandle};
 use super::now_ms;
 use super::share::{ResultActions, SharedBanner};
 use super::state::{IdentityState, OpenedLink, Outcome, Run, State};
@@ -13,7 +13,6 @@ use crate::core::google_error::ErrorKind;
 use crate::core::google_error::GCLOUD_SHARED_PROJECT;
 use crate::core::report;
 use crate::core::roles::fix::shell_word;
-use crate::core::roles::RoleIndex;
 use crate::core::verdict::{
     differences, effective, group_verdict, verdicts, Effective, Status, Verdict,
     NOT_VALID_ON_PROJECT,
@@ -272,16 +271,16 @@ fn two_identities(state: &State, outcome: &Outcome, primary: &[Verdict]) -> Html
     }
 }
 
-/// Offers the report as a file download, with the fix advice when the role data is loaded.
-fn download_report(outcome: &Outcome, email: Option<&str>, roles: Option<&RoleIndex>) {
+/// Offers the report as a file download, with the fix advice the cards were given.
+fn download_report(outcome: &Outcome, email: Option<&str>, advice: Option<&RoleData>) {
     let mut report = report::build(
         &outcome.plan,
         &outcome.findings,
         email,
         outcome.checked_at_ms,
     );
-    if let Some(index) = roles {
-        report = report.with_advice(&outcome.plan, index);
+    if let Some(advice) = advice {
+        report = advice.add_known_advice(report, &outcome.plan);
     }
     let text = crate::core::json::to_string_pretty(&report).unwrap_or_default();
     offer_download(
@@ -468,11 +467,10 @@ pub fn Results(props: &ResultsProps) -> Html {
             let on_export = {
                 let outcome = outcome.clone();
                 let email = email.clone();
-                // The cards loaded the role data if anything needs fixing; the full index
-                // answers whatever the small one does.
-                let roles = role_data.as_ref().and_then(|d| d.loaded());
+                // The cards asked for the advice of whatever needs fixing.
+                let advice = role_data.clone();
                 Callback::from(move |_| {
-                    download_report(&outcome, email.as_deref(), roles.as_deref())
+                    download_report(&outcome, email.as_deref(), advice.as_deref())
                 })
             };
             html! {

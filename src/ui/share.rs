@@ -335,7 +335,7 @@ pub fn ResultActions(props: &ResultActionsProps) -> Html {
     let markdown = {
         let outcome = outcome.clone();
         let email = props.email.clone();
-        let roles = role_data.as_ref().and_then(|d| d.loaded());
+        let advice = role_data.clone();
         move || {
             let mut report = report::build(
                 &outcome.plan,
@@ -343,8 +343,8 @@ pub fn ResultActions(props: &ResultActionsProps) -> Html {
                 email.as_deref(),
                 outcome.checked_at_ms,
             );
-            if let Some(index) = roles.as_deref() {
-                report = report.with_advice(&outcome.plan, index);
+            if let Some(advice) = advice.as_deref() {
+                report = advice.add_known_advice(report, &outcome.plan);
             }
             report.to_markdown()
         }

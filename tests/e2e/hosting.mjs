@@ -374,6 +374,10 @@ async function main() {
         const base = new URL(url()).pathname;
         await poll(() => nginx.accessLog().includes(`"GET ${base}roles/skypilot.json HTTP`), { what: `GET ${base}roles/skypilot.json in nginx's access log` });
         if (base !== '/') assert(!nginx.accessLog().includes('"GET /roles/'), 'role data asked from the host root');
+        // ...by the advice worker, itself loaded from beside the page, whose advice reaches the card
+        // (under nginx's CSP header, which the worker's own script answers carry).
+        assert(nginx.accessLog().includes(`"GET ${base}advice_worker_bg.wasm HTTP`), `GET ${base}advice_worker_bg.wasm in nginx's access log`);
+        await poll(async () => (await app.card('compute'))?.roles.length > 0, { what: 'the advice in the Compute card', timeout: 20_000 });
         assertEqual(fake.violations(), [], 'fake Google violations');
         assertEqual(pageErrors, [], 'page errors');
       });

@@ -9,7 +9,7 @@ use super::{suggest, Header, RoleIndex, Suggestion};
 use crate::core::names::{BucketName, ProjectId, ServiceAccountEmail};
 use crate::core::patterns::{is_api_service, is_plain_email as email};
 use crate::core::permission::Permission;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -171,6 +171,21 @@ impl Serialize for Member {
     }
 }
 
+/// Read back from [`Member::flag`] (the advice worker's reply, `core::advice_wire`).
+impl<'de> Deserialize<'de> for Member {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Member, D::Error> {
+        let flag = String::deserialize(deserializer)?;
+        if flag == MEMBER_PLACEHOLDER {
+            return Ok(Member::Unknown);
+        }
+        match flag.split_once(':') {
+            Some(("user", e)) => Ok(Member::User(e.to_owned())),
+            Some(("serviceAccount", e)) => Ok(Member::ServiceAccount(e.to_owned())),
+            _ => Err(serde::de::Error::custom("not a --member value")),
+        }
+    }
+}
+
 /// Where a permission is granted.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(tag = "type", content = "name", rename_all = "snake_case")]
@@ -181,6 +196,38 @@ pub enum Target {
     Bucket(BucketName),
     /// One service account (`actAs` on SkyPilot's account).
     ServiceAccount(ServiceAccountEmail),
+}
+
+/// [`Target`] as it is written (`{"type": "bucket", "name": "b"}`), read back through this plain
+/// struct: a derived reader of the tagged enum would buffer its input generically, which costs
+/// the page's wasm several KB for the advice worker's replies.
+#[derive(Deserialize)]
+struct TargetFields {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for Target {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Target, D::Error> {
+        use serde::de::Error;
+        let TargetFields { kind, name } = TargetFields::deserialize(deserializer)?;
+        let name = || name.clone().ok_or_else(|| D::Error::missing_field("name"));
+        match kind.as_str() {
+            "project" => Ok(Target::Project),
+            "bucket" => BucketName::try_from(name()?)
+                .map(Target::Bucket)
+                .map_err(D::Error::custom),
+            "service_account" => ServiceAccountEmail::try_from(name()?)
+                .map(Target::ServiceAccount)
+                .map_err(D::Error::custom),
+            other => Err(D::Error::unknown_variant(
+                other,
+                &["project", "bucket", "service_account"],
+            )),
+        }
+    }
 }
 
 impl Target {
@@ -215,7 +262,7 @@ impl Target {
 }
 
 /// Missing permissions on one target.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MissingAt {
     /// Where they are missing.
     pub target: Target,
@@ -224,7 +271,7 @@ pub struct MissingAt {
 }
 
 /// A custom role in the project, with the file and commands that create it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomRole {
     /// The role ID, e.g. `skypilotPreflightFix`.
     pub id: String,
@@ -288,7 +335,7 @@ fn yaml_text(text: &str) -> String {
 }
 
 /// The advice for one target.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetAdvice {
     /// Where the roles are granted.
     pub target: Target,
@@ -299,7 +346,7 @@ pub struct TargetAdvice {
 }
 
 /// Everything the admin needs: APIs to enable, roles to grant where, and a custom role.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FixAdvice {
     /// The project.
     pub project: ProjectId,
