@@ -20,6 +20,9 @@ use serde::{Deserialize, Serialize};
 /// until then (a message that arrives while the worker's wasm is still loading would be lost).
 pub const READY: &str = "ready";
 
+/// The id of the reply to a message that was not an [`AdviceRequest`]: never a question's id.
+pub const NOT_A_REQUEST: u32 = u32::MAX;
+
 /// Which role file answers a question.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -151,14 +154,15 @@ impl AdviceDesk {
     }
 
     /// A message from the page. Returns the replies to post now and the role file to start
-    /// fetching, if any. A message that is not a request gets an error reply (id 0, which the page
-    /// never sends), never a panic.
+    /// fetching, if any. A message that is not a request gets an error reply with
+    /// [`NOT_A_REQUEST`] as its id (the page numbers its questions from 0 up, so no question of
+    /// its own is failed by it), never a panic.
     pub fn on_message(&mut self, text: &str) -> (Vec<String>, Option<RoleFile>) {
         let request = match super::json::from_str::<AdviceRequest>(text) {
             Ok(request) => request,
             Err(e) => {
                 let reply = AdviceReply {
-                    id: 0,
+                    id: NOT_A_REQUEST,
                     advice: Err(format!("not an advice request: {e}")),
                 };
                 return (vec![reply.to_json()], None);
@@ -415,7 +419,7 @@ mod tests {
             let (now, fetch) = desk.on_message(junk);
             assert_eq!(fetch, None, "{junk}");
             let reply = &replies(&now)[0];
-            assert_eq!(reply.id, 0);
+            assert_eq!(reply.id, NOT_A_REQUEST);
             assert!(reply
                 .advice
                 .as_ref()
