@@ -3,6 +3,7 @@
 
 pub mod compress;
 pub mod gis;
+pub mod worker;
 
 use crate::core::demo::SimulatedGoogle;
 use crate::core::endpoints::is_google_api_url;

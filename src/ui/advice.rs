@@ -13,12 +13,10 @@ use crate::core::names::ProjectId;
 use crate::core::plan::Plan;
 use crate::core::report::{Report, VerdictAdvice};
 use crate::core::roles::fix::{data_line, FixAdvice, MissingAt};
-use std::cell::{Cell, RefCell};
+use crate::gcp::worker::LazyWorker;
 use std::rc::Rc;
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
-use web_sys::{Event, MessageEvent, Worker};
 use yew::prelude::*;
 
 /// The worker's loader script as Trunk names it (`data-loader-shim`), relative to the page.
@@ -151,86 +149,22 @@ impl Reducible for RoleData {
 /// The context [`RoleDataProvider`] gives its children.
 pub type RoleDataHandle = UseReducerHandle<RoleData>;
 
-/// A running advice worker and the handlers it calls (dropped with it).
-struct AdviceWorker {
-    worker: Worker,
-    /// Set when the worker reported an error: it is replaced on the next question.
-    failed: Rc<Cell<bool>>,
-    /// Set when the worker said [`READY`]: before that a message would be lost.
-    ready: Rc<Cell<bool>>,
-    /// Requests made before [`Self::ready`]; sent on [`READY`].
-    waiting: Rc<RefCell<Vec<String>>>,
-    _on_message: Closure<dyn Fn(MessageEvent)>,
-    _on_error: Closure<dyn Fn(Event)>,
-}
-
-impl AdviceWorker {
-    /// Starts the worker; its replies (and its failure to load) become [`RoleDataAction`]s.
-    fn start(dispatch: UseReducerDispatcher<RoleData>) -> Option<AdviceWorker> {
-        let worker = Worker::new(WORKER_URL).ok()?;
-        let ready = Rc::new(Cell::new(false));
-        let waiting = Rc::new(RefCell::new(Vec::<String>::new()));
-        let failed = Rc::new(Cell::new(false));
-        let on_message = {
-            let dispatch = dispatch.clone();
-            let (ready, waiting, failed, worker) = (
-                ready.clone(),
-                waiting.clone(),
-                failed.clone(),
-                worker.clone(),
-            );
-            Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
-                let text = event.data().as_string().unwrap_or_default();
-                if text == READY {
-                    ready.set(true);
-                    for request in waiting.borrow_mut().drain(..) {
-                        if worker.post_message(&request.into()).is_err() {
-                            failed.set(true);
-                            dispatch.dispatch(RoleDataAction::WorkerFailed);
-                        }
-                    }
-                } else if let Some(reply) = AdviceReply::from_json(&text) {
-                    dispatch.dispatch(RoleDataAction::Answered(
-                        reply.id,
-                        reply.advice.map(Rc::new),
-                    ));
-                }
-            })
-        };
-        let on_error = {
-            let failed = failed.clone();
-            Closure::<dyn Fn(Event)>::new(move |event: Event| {
-                event.prevent_default();
-                failed.set(true);
-                dispatch.dispatch(RoleDataAction::WorkerFailed);
-            })
-        };
-        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        Some(AdviceWorker {
-            worker,
-            failed,
-            ready,
-            waiting,
-            _on_message: on_message,
-            _on_error: on_error,
-        })
-    }
-
-    /// Asks a question (held until the worker is ready); false if it could not be handed over.
-    fn send(&self, request: String) -> bool {
-        if !self.ready.get() {
-            self.waiting.borrow_mut().push(request);
-            return true;
-        }
-        self.worker.post_message(&request.into()).is_ok()
-    }
-}
-
-impl Drop for AdviceWorker {
-    fn drop(&mut self) {
-        self.worker.terminate();
-    }
+/// Starts the advice worker; its replies (and its failure) become [`RoleDataAction`]s.
+fn start_worker(dispatch: UseReducerDispatcher<RoleData>) -> Option<LazyWorker> {
+    let on_failure = dispatch.clone();
+    LazyWorker::start(
+        WORKER_URL,
+        READY,
+        move |text| {
+            if let Some(reply) = AdviceReply::from_json(&text) {
+                dispatch.dispatch(RoleDataAction::Answered(
+                    reply.id,
+                    reply.advice.map(Rc::new),
+                ));
+            }
+        },
+        move || on_failure.dispatch(RoleDataAction::WorkerFailed),
+    )
 }
 
 /// Props of [`RoleDataProvider`].
@@ -245,7 +179,7 @@ pub struct RoleDataProviderProps {
 #[component]
 pub fn RoleDataProvider(props: &RoleDataProviderProps) -> Html {
     let data = use_reducer(RoleData::default);
-    let worker = use_mut_ref(|| None::<AdviceWorker>);
+    let worker = use_mut_ref(|| None::<LazyWorker>);
     // The provider, not each card, talks to the worker: one worker, one download per file.
     {
         let handle = data.clone();
@@ -254,14 +188,14 @@ pub fn RoleDataProvider(props: &RoleDataProviderProps) -> Html {
                 return;
             }
             let mut slot = worker.borrow_mut();
-            if slot.as_ref().is_none_or(|w| w.failed.get()) {
-                *slot = AdviceWorker::start(handle.dispatcher());
+            if slot.as_ref().is_none_or(LazyWorker::failed) {
+                *slot = start_worker(handle.dispatcher());
             }
             handle.dispatch(RoleDataAction::Sent(wanted.clone()));
             let sent = slot.as_ref().is_some_and(|w| {
                 wanted.iter().all(|&id| {
                     let query = handle.questions[id as usize].0.clone();
-                    w.send(AdviceRequest { id, query }.to_json())
+                    w.send(AdviceRequest { id, query }.to_json(), false)
                 })
             });
             if !sent {

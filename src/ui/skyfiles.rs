@@ -12,99 +12,41 @@ use super::state::{Action, Field, State};
 use crate::core::catalog::Options;
 use crate::core::skyfiles::{Derivation, GcpTarget, Setting, SkyFiles};
 use crate::core::skyfiles_wire::{ReadReply, ReadRequest, READY};
-use std::cell::{Cell, RefCell};
+use crate::gcp::worker::LazyWorker;
 use std::rc::Rc;
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Event, HtmlTextAreaElement, MessageEvent, Worker};
+use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
 /// The worker's loader script as Trunk names it (`data-loader-shim`), relative to the page.
 const WORKER_URL: &str = "./skyfiles_worker_loader.js";
 
-/// A running SkyPilot-file worker and the handlers it calls (dropped with it).
-struct SkyWorker {
-    worker: Worker,
-    /// Set when the worker reported an error: it is replaced on the next edit.
-    failed: Rc<Cell<bool>>,
-    /// Set when the worker said [`READY`]: before that a message would be lost (its wasm, and so
-    /// its message handler, is still loading).
-    ready: Rc<Cell<bool>>,
-    /// The latest request made before [`Self::ready`]; sent on [`READY`].
-    waiting: Rc<RefCell<Option<String>>>,
-    _on_message: Closure<dyn Fn(MessageEvent)>,
-    _on_error: Closure<dyn Fn(Event)>,
+/// Starts the reader; its replies (and its failure to load) become [`Action::SkyRead`] and
+/// [`Action::SkyReaderFailed`]: the reading in flight fails, and the next edit starts a new one.
+fn start_reader(dispatch: UseReducerDispatcher<State>) -> Result<LazyWorker, String> {
+    let on_failure = dispatch.clone();
+    LazyWorker::start(
+        WORKER_URL,
+        READY,
+        move |text| {
+            if let Some(reply) = ReadReply::from_json(&text) {
+                dispatch.dispatch(Action::SkyRead {
+                    generation: reply.generation,
+                    read: reply.read.map(Rc::new).map_err(|e| e.to_string()),
+                });
+            }
+        },
+        move || on_failure.dispatch(Action::SkyReaderFailed),
+    )
+    .ok_or_else(|| "The SkyPilot-file reader could not be started.".to_owned())
 }
 
-impl SkyWorker {
-    /// Starts the worker; its replies (and its failure to load) become [`Action::SkyRead`].
-    fn start(dispatch: UseReducerDispatcher<State>) -> Result<SkyWorker, String> {
-        let worker = Worker::new(WORKER_URL)
-            .map_err(|_| "The SkyPilot-file reader could not be started.".to_owned())?;
-        let ready = Rc::new(Cell::new(false));
-        let waiting = Rc::new(RefCell::new(None::<String>));
-        let on_message = {
-            let dispatch = dispatch.clone();
-            let (ready, waiting, worker) = (ready.clone(), waiting.clone(), worker.clone());
-            Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
-                let text = event.data().as_string().unwrap_or_default();
-                if text == READY {
-                    ready.set(true);
-                    if let Some(request) = waiting.borrow_mut().take() {
-                        if worker.post_message(&request.into()).is_err() {
-                            dispatch.dispatch(Action::SkyReaderFailed);
-                        }
-                    }
-                    return;
-                }
-                let reply = ReadReply::from_json(&text);
-                if let Some(reply) = reply {
-                    dispatch.dispatch(Action::SkyRead {
-                        generation: reply.generation,
-                        read: reply.read.map(Rc::new).map_err(|e| e.to_string()),
-                    });
-                }
-            })
-        };
-        // A worker that cannot load (offline, blocked) or that fails: the reading in flight
-        // fails, and the next edit starts a new worker.
-        let failed = Rc::new(Cell::new(false));
-        let on_error = {
-            let failed = failed.clone();
-            Closure::<dyn Fn(Event)>::new(move |event: Event| {
-                event.prevent_default();
-                failed.set(true);
-                dispatch.dispatch(Action::SkyReaderFailed);
-            })
-        };
-        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        Ok(SkyWorker {
-            worker,
-            failed,
-            ready,
-            waiting,
-            _on_message: on_message,
-            _on_error: on_error,
-        })
-    }
-
-    /// Asks for a reading (kept until the worker is ready, replacing an older one).
-    fn send(&self, request: &ReadRequest) -> Result<(), String> {
-        if !self.ready.get() {
-            *self.waiting.borrow_mut() = Some(request.to_json());
-            return Ok(());
-        }
-        self.worker
-            .post_message(&request.to_json().into())
-            .map_err(|_| "The SkyPilot files could not be handed to the reader.".to_owned())
-    }
-}
-
-impl Drop for SkyWorker {
-    fn drop(&mut self) {
-        self.worker.terminate();
+/// Asks for a reading (held until the reader is ready, replacing an older one).
+fn send_reading(worker: &LazyWorker, request: &ReadRequest) -> Result<(), String> {
+    if worker.send(request.to_json(), true) {
+        Ok(())
+    } else {
+        Err("The SkyPilot files could not be handed to the reader.".to_owned())
     }
 }
 
@@ -201,20 +143,20 @@ pub fn SkyFilesFields(props: &SkyFilesProps) -> Html {
     let state = &*props.state;
     let dispatch = &props.dispatch;
     // The worker is started by the first edit that needs a reading, then reused.
-    let worker = use_mut_ref(|| None::<SkyWorker>);
+    let worker = use_mut_ref(|| None::<LazyWorker>);
     {
         let request = state.sky.request();
         let dispatch = dispatch.clone();
         use_effect_with(state.sky.generation, move |_| {
             if let Some(request) = request {
                 let mut slot = worker.borrow_mut();
-                if slot.as_ref().is_some_and(|w| w.failed.get()) {
+                if slot.as_ref().is_some_and(LazyWorker::failed) {
                     *slot = None;
                 }
                 let sent = match &mut *slot {
-                    Some(running) => running.send(&request),
-                    empty => SkyWorker::start(dispatch.clone()).and_then(|started| {
-                        started.send(&request)?;
+                    Some(running) => send_reading(running, &request),
+                    empty => start_reader(dispatch.clone()).and_then(|started| {
+                        send_reading(&started, &request)?;
                         *empty = Some(started);
                         Ok(())
                     }),
