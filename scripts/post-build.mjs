@@ -11,6 +11,11 @@
 //    "Content-Security-Policy">, without the directives a <meta> cannot carry.
 // 3. Keeps the `add_header Content-Security-Policy` line of deploy/nginx.conf equal to the full
 //    policy (header form, frame-ancestors included), rewriting that one line when it differs.
+// 4. Makes each web worker's loader shim (`*_loader.js`, Trunk's `data-loader-shim`) report a
+//    wasm that cannot load: Trunk's shim leaves `wasm_bindgen(…)`'s promise unhandled, and an
+//    unhandled rejection inside a worker never reaches the page, which would wait for the
+//    worker's ready word for ever. Rethrown outside the promise, it is the worker's `error`
+//    event, which the page turns into a failure (src/gcp/worker.rs).
 //
 // Trunk runs it with TRUNK_STAGING_DIR (the bundle being built) and TRUNK_PUBLIC_URL set; the
 // exported functions are what tests/e2e/hosting.mjs compares the served page with.
@@ -105,6 +110,17 @@ export function withMetaPolicy(html, policy = readPolicy()) {
   return html.replace(meta, `<meta http-equiv="Content-Security-Policy" content="${policyText({ meta: true }, policy)}">`);
 }
 
+/**
+ * A worker loader shim whose wasm failure is rethrown as an uncaught error (see 4. above).
+ * Throws if the shim is not the one line Trunk writes, so a Trunk change cannot slip by.
+ */
+export function withReportedWasmFailure(shim) {
+  const call = /^(importScripts\("[^"]+"\);wasm_bindgen\("[^"]+"\));?\s*$/;
+  const m = shim.match(call);
+  if (!m) throw new Error(`unexpected worker loader shim: ${shim.slice(0, 200)}`);
+  return `${m[1]}.catch((e) => setTimeout(() => { throw e; }));\n`;
+}
+
 function main() {
   const staging = process.env.TRUNK_STAGING_DIR;
   if (!staging) throw new Error('TRUNK_STAGING_DIR is not set: Trunk runs this as its post_build hook');
@@ -113,6 +129,10 @@ function main() {
   const { html, loader } = externalizeLoader(fs.readFileSync(indexPath, 'utf8'), process.env.TRUNK_PUBLIC_URL || './');
   fs.writeFileSync(path.join(staging, loader.name), loader.text);
   fs.writeFileSync(indexPath, withMetaPolicy(html, policy));
+  for (const name of fs.readdirSync(staging).filter((n) => n.endsWith('_loader.js'))) {
+    const shimPath = path.join(staging, name);
+    fs.writeFileSync(shimPath, withReportedWasmFailure(fs.readFileSync(shimPath, 'utf8')));
+  }
 
   const conf = fs.readFileSync(NGINX_CONF, 'utf8');
   const synced = nginxWithPolicy(conf, policy);
