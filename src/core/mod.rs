@@ -10,6 +10,7 @@ pub mod cache;
 pub mod catalog;
 pub mod check;
 pub mod demo;
+pub mod demo_wire;
 pub mod endpoints;
 pub mod google_error;
 pub mod http;

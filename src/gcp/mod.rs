@@ -1,14 +1,16 @@
-//! Browser transports: `fetch` to Google's API hosts, and the simulated Google for demo mode;
+//! Browser transports: `fetch` to Google's API hosts, and the simulated Google for demo mode
+//! (which runs in a web worker, [`demo`]);
 //! [`Cancellable`] stops a check's requests when its token is forgotten or replaced.
 
 pub mod compress;
+pub mod demo;
 pub mod gis;
 pub mod worker;
 
-use crate::core::demo::SimulatedGoogle;
 use crate::core::endpoints::is_google_api_url;
 use crate::core::http::{Auth, Method, NetError, Request, Response, Transport};
 use crate::core::token::validate_token;
+use demo::DemoClient;
 use gloo_net::http::RequestBuilder;
 use std::future::Future;
 use std::rc::Rc;
@@ -21,16 +23,14 @@ const DEMO_LATENCY_MS: u32 = 250;
 pub enum AppTransport {
     /// Real Google, through the browser's `fetch`.
     Google,
-    /// The built-in simulation (demo mode): no network at all.
-    Demo(Rc<SimulatedGoogle>),
+    /// The built-in simulation (demo mode): no network at all, only the demo worker.
+    Demo(Rc<DemoClient>),
 }
 
 impl AppTransport {
-    /// A fresh demo transport over the demo world.
+    /// A fresh demo transport over the demo world (its worker starts on the first request).
     pub fn demo() -> Self {
-        AppTransport::Demo(Rc::new(SimulatedGoogle::new(
-            crate::core::demo::demo_world(),
-        )))
+        AppTransport::Demo(Rc::default())
     }
 }
 
@@ -98,7 +98,7 @@ impl Transport for AppTransport {
                 AppTransport::Google => fetch(request, None).await,
                 AppTransport::Demo(google) => {
                     gloo_timers::future::TimeoutFuture::new(DEMO_LATENCY_MS).await;
-                    Ok(google.handle(&request))
+                    google.call(&request).await
                 }
             }
         }
@@ -175,7 +175,7 @@ impl Transport for Cancellable {
                     if this.signal.aborted() {
                         return Err(NetError::Network(CANCELLED.into()));
                     }
-                    Ok(google.handle(&request))
+                    google.call(&request).await
                 }
             };
             if let Some(progress) = &this.progress {

@@ -1,0 +1,107 @@
+// Demo mode's simulated Google runs in a web worker of its own (src/bin/demo_worker.rs): a check
+// against (the fake) Google fetches no demo worker; "Try the demo" starts it once, its answers
+// give the demo's verdicts, and no request of the page reaches any Google host meanwhile; the
+// demo accounts share that one worker. A worker whose wasm cannot load is an error on the page,
+// never a verdict, and never a page that waits for ever.
+//
+//   trunk build --release && node tests/e2e/demo-worker.mjs   (DIST_DIR as for run.mjs)
+
+import os from 'node:os';
+import path from 'node:path';
+import { startFakeGoogle } from './fake-google.mjs';
+import { createRunner, assert, assertEqual, poll, distDir, startStaticServer, launchBrowser } from './harness.mjs';
+import { AppPage } from './app-page.mjs';
+import { world, TOKENS, ACCOUNTS } from './world.mjs';
+
+const WORKER_FILES = ['demo_worker_loader.js', 'demo_worker.js', 'demo_worker_bg.wasm'];
+// The demo's seed story (src/core/demo.rs): storage works, compute does not.
+const SEED = { compute: 'Not ready', storage: 'Ready', managedJobs: 'Not ready' };
+const TIMEOUT = 30_000;
+
+async function main() {
+  const site = await startStaticServer(distDir());
+  const fake = await startFakeGoogle();
+  fake.setScenario(world());
+  const browser = await launchBrowser(fake);
+  const app = new AppPage(browser.page);
+  const page = browser.page;
+  const runner = createRunner({
+    onFailure: async (name) => page.screenshot({ path: path.join(os.tmpdir(), `demo-worker-${name.slice(0, 30).replace(/\W+/g, '-')}.png`), fullPage: true }),
+  });
+  // Every request of the page and of its workers (the context sees both), by path.
+  const fetched = [];
+  browser.context.on('request', (r) => fetched.push(new URL(r.url()).pathname));
+  const count = (name) => fetched.filter((f) => f.split('/').pop() === name).length;
+  // The page's requests at the fake Google: to the app's hosts, or carrying the page's Origin
+  // (Chromium's own background calls are neither).
+  const origin = new URL(site.url).origin;
+  const pageRequestsAtGoogle = () => fake.requests({ all: true }).filter((q) => q.appHost || q.origin === origin);
+  const cspComplaints = [];
+  page.on('console', (m) => { if (/Content[- ]Security[- ]Policy/i.test(m.text())) cspComplaints.push(m.text()); });
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+
+  runner.test('a check against Google fetches no demo worker', async () => {
+    await app.open(site.url);
+    await app.enterToken(TOKENS.alice);
+    await app.waitForIdentity(ACCOUNTS.alice.email);
+    await app.enterProject('demo-seed-1');
+    await app.clickAndSettle('Check');
+    assertEqual((await app.verdicts()).compute, 'Not ready', 'the real check ran');
+    for (const f of WORKER_FILES) assertEqual(count(f), 0, `${f} fetches without demo mode`);
+  });
+
+  runner.test('"Try the demo" starts the worker once; its answers give the demo verdicts, and nothing goes to Google', async () => {
+    await app.reload();
+    fake.resetLog();
+    await app.button('Try the demo').click({ timeout: TIMEOUT });
+    await app.clickAndSettle('Check');
+    assertEqual(await app.verdicts(), SEED, 'demo verdicts');
+    assert((await app.identity())?.includes('alice@'), `the demo account: ${await app.identity()}`);
+    for (const f of WORKER_FILES) assertEqual(count(f), 1, `${f} fetches`);
+    const sent = pageRequestsAtGoogle();
+    assertEqual(sent.map((q) => `${q.method} ${q.host}${q.path}`), [], 'page requests at Google in demo mode');
+  });
+
+  runner.test('the other demo account and a Re-check are answered by the same worker', async () => {
+    await app.button('Demo: Bob').click({ timeout: TIMEOUT });
+    await poll(async () => (await app.identity())?.includes('bob@'), { what: 'the demo account Bob', timeout: TIMEOUT });
+    await app.clickAndSettle('Check');
+    const bob = await app.verdicts();
+    for (const [topic, verdict] of Object.entries(bob)) assert(['Ready', 'Not ready', 'Unknown'].includes(verdict), `Bob's ${topic}: ${verdict}`);
+    await app.clickAndSettle('Re-check');
+    assertEqual(await app.verdicts(), bob, 'Re-check gives the same verdicts');
+    for (const f of WORKER_FILES) assertEqual(count(f), 1, `${f} fetches`);
+    return `Bob: ${JSON.stringify(bob)}`;
+  });
+
+  runner.test('a demo worker whose wasm cannot load is an error on the page, never a verdict', async () => {
+    await browser.context.route('**/demo_worker_bg.wasm', (route) => route.fulfill({ status: 404, body: 'gone' }));
+    try {
+      await app.reload();
+      await app.button('Try the demo').click({ timeout: TIMEOUT });
+      const failure = /did not start/;
+      await poll(async () => failure.test(await page.locator('main').innerText()), { what: 'the demo worker failure on the page', timeout: TIMEOUT });
+      const verdicts = await app.verdicts();
+      for (const [topic, verdict] of Object.entries(verdicts)) {
+        assert(verdict === null || verdict === 'Unknown', `${topic} shows "${verdict}" while the simulation never answered`);
+      }
+      return (await page.locator('main').innerText()).split('\n').find((l) => failure.test(l));
+    } finally {
+      await browser.context.unroute('**/demo_worker_bg.wasm');
+    }
+  });
+
+  runner.test('nothing broke the Content Security Policy, no page errors', async () => {
+    assertEqual(cspComplaints, [], 'CSP console messages');
+    assertEqual(pageErrors, [], 'page errors');
+  });
+
+  const failed = await runner.run();
+  await browser.close();
+  await site.stop();
+  await fake.stop();
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((err) => { console.error(err); process.exit(1); });
