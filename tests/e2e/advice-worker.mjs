@@ -2,7 +2,8 @@
 // role data itself: the first load (page open, token entered, an all-Ready check) fetches neither
 // the worker nor any role data; a not-ready card then starts the worker once, the worker fetches
 // roles/skypilot.json once, and the card shows the roles, the commands and the data's date. A
-// role file that cannot be fetched is one line of error in the card, never a verdict.
+// role file that cannot be fetched, or a worker whose wasm cannot load, is one line of error in
+// the card, never a verdict.
 //
 //   trunk build --release && node tests/e2e/advice-worker.mjs   (DIST_DIR as for run.mjs)
 
@@ -86,6 +87,23 @@ async function main() {
       assertEqual(await adviceOf('compute').getByTestId('suggested-role').count(), 0, 'roles shown without role data');
     } finally {
       await browser.context.unroute('**/roles/skypilot.json');
+    }
+  });
+
+  runner.test('an advice worker whose wasm cannot load is one line of error in the card, not a wait for ever', async () => {
+    await browser.context.route('**/advice_worker_bg.wasm', (route) => route.fulfill({ status: 404, body: 'gone' }));
+    try {
+      await app.reload();
+      await app.enterToken(TOKENS.alice);
+      await app.waitForIdentity(ACCOUNTS.alice.email);
+      await app.enterProject('demo-seed-1');
+      await app.clickAndSettle('Check');
+      const error = adviceOf('compute').locator('[role="alert"]');
+      await poll(async () => (await error.count()) === 1, { what: 'the error line in the Compute card', timeout: TIMEOUT });
+      assertEqual(await error.innerText(), 'Could not load the role data: the advice worker did not start.', 'the error line');
+      assertEqual((await app.card('compute')).status, 'Not ready', 'the verdict stays what the check said');
+    } finally {
+      await browser.context.unroute('**/advice_worker_bg.wasm');
     }
   });
 

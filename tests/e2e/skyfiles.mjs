@@ -155,6 +155,18 @@ async function main() {
     assertEqual(cspComplaints, [], 'CSP console messages');
   });
 
+  runner.test('a reader whose wasm cannot load says so under the fields, and does not read for ever', async () => {
+    await browser.context.route('**/skyfiles_worker_bg.wasm', (route) => route.fulfill({ status: 404, body: 'gone' }));
+    try {
+      await app.reload();
+      await app.fillField(page.getByLabel('Task YAML', { exact: true }), TASK);
+      await poll(async () => (await app.textOfTestId('sky-error'))?.includes('could not run in this browser'), { what: 'the reader failure under the fields', timeout: 30_000 });
+      assertEqual(await app.textOfTestId('sky-reading'), null, '"Reading the files…" still shown');
+    } finally {
+      await browser.context.unroute('**/skyfiles_worker_bg.wasm');
+    }
+  });
+
   const failed = await runner.run();
   await browser.close();
   await site.stop();
