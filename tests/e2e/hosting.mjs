@@ -383,6 +383,17 @@ async function main() {
       });
     }
 
+    t.test('the demo under the sub-path: its worker is loaded from beside the page, and answers', async () => {
+      await app.open(nginx.subUrl);
+      await app.button('Try the demo').click({ timeout: 20_000 });
+      await app.clickAndSettle('Check');
+      // The demo's seed story (src/core/demo.rs): storage works, compute does not.
+      assertEqual(await app.verdicts(), { compute: 'Not ready', storage: 'Ready', managedJobs: 'Not ready' }, 'demo verdicts');
+      const base = new URL(nginx.subUrl).pathname;
+      assert(nginx.accessLog().includes(`"GET ${base}demo_worker_bg.wasm HTTP`), `GET ${base}demo_worker_bg.wasm in nginx's access log`);
+      assertEqual(pageErrors, [], 'page errors');
+    });
+
     t.test('nginx serving (header + <meta>): an injected inline script, handler and javascript: URL are refused', async () => {
       await app.open(nginx.subUrl);
       assertRefused(await injectInlineScripts(page), { fromHeader: true });
