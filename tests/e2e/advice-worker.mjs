@@ -72,8 +72,10 @@ async function main() {
     return `${fetched.length} requests in all`;
   });
 
-  runner.test('a role file that cannot be fetched is one line of error in the card, not a verdict', async () => {
-    await browser.context.route('**/roles/skypilot.json', (route) => route.fulfill({ status: 503, body: 'unavailable' }));
+  // With `pattern` answered by `status`, a fresh page's Not ready check: the Compute card shows
+  // `expected` as its one error line, and its verdict stays what the check said.
+  async function failingAdvice(pattern, status, expected) {
+    await browser.context.route(pattern, (route) => route.fulfill({ status, body: 'unavailable' }));
     try {
       await app.reload();
       await app.enterToken(TOKENS.alice);
@@ -82,30 +84,19 @@ async function main() {
       await app.clickAndSettle('Check');
       const error = adviceOf('compute').locator('[role="alert"]');
       await poll(async () => (await error.count()) === 1, { what: 'the error line in the Compute card', timeout: TIMEOUT });
-      assertEqual(await error.innerText(), 'Could not load the role data (roles/skypilot.json): HTTP 503', 'the error line');
+      assertEqual(await error.innerText(), expected, 'the error line');
       assertEqual((await app.card('compute')).status, 'Not ready', 'the verdict stays what the check said');
       assertEqual(await adviceOf('compute').getByTestId('suggested-role').count(), 0, 'roles shown without role data');
     } finally {
-      await browser.context.unroute('**/roles/skypilot.json');
+      await browser.context.unroute(pattern);
     }
-  });
+  }
 
-  runner.test('an advice worker whose wasm cannot load is one line of error in the card, not a wait for ever', async () => {
-    await browser.context.route('**/advice_worker_bg.wasm', (route) => route.fulfill({ status: 404, body: 'gone' }));
-    try {
-      await app.reload();
-      await app.enterToken(TOKENS.alice);
-      await app.waitForIdentity(ACCOUNTS.alice.email);
-      await app.enterProject('demo-seed-1');
-      await app.clickAndSettle('Check');
-      const error = adviceOf('compute').locator('[role="alert"]');
-      await poll(async () => (await error.count()) === 1, { what: 'the error line in the Compute card', timeout: TIMEOUT });
-      assertEqual(await error.innerText(), 'Could not load the role data: the advice worker did not start.', 'the error line');
-      assertEqual((await app.card('compute')).status, 'Not ready', 'the verdict stays what the check said');
-    } finally {
-      await browser.context.unroute('**/advice_worker_bg.wasm');
-    }
-  });
+  runner.test('a role file that cannot be fetched is one line of error in the card, not a verdict', () =>
+    failingAdvice('**/roles/skypilot.json', 503, 'Could not load the role data (roles/skypilot.json): HTTP 503'));
+
+  runner.test('an advice worker whose wasm cannot load is one line of error in the card, not a wait for ever', () =>
+    failingAdvice('**/advice_worker_bg.wasm', 404, 'Could not load the role data: the advice worker did not start.'));
 
   runner.test('nothing broke the Content Security Policy, no page errors', async () => {
     assertEqual(cspComplaints, [], 'CSP console messages');
