@@ -19,7 +19,8 @@ use std::rc::Rc;
 const WORKER_URL: &str = "./demo_worker_loader.js";
 
 /// The error of a call whose worker did not start or failed.
-const WORKER_FAILED: &str = "demo mode's simulated Google did not start (its web worker failed)";
+const WORKER_FAILED: &str =
+    "the demo's simulated Google did not start: its web worker failed to load";
 
 type Waiting = Rc<RefCell<HashMap<u32, oneshot::Sender<Response>>>>;
 
