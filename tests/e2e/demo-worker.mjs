@@ -1,7 +1,8 @@
 // Demo mode's simulated Google runs in a web worker of its own (src/bin/demo_worker.rs): a check
 // against (the fake) Google fetches no demo worker; "Try the demo" starts it once, its answers
 // give the demo's verdicts, and no request of the page reaches any Google host meanwhile; the
-// demo accounts share that one worker. A worker whose wasm cannot load is an error on the page,
+// demo accounts share that one worker, and Check all's many calls in flight each get their own
+// reply. A worker whose wasm cannot load is an error on the page,
 // never a verdict, and never a page that waits for ever.
 //
 //   trunk build --release && node tests/e2e/demo-worker.mjs   (DIST_DIR as for run.mjs)
@@ -73,6 +74,26 @@ async function main() {
     assertEqual(await app.verdicts(), bob, 'Re-check gives the same verdicts');
     for (const f of WORKER_FILES) assertEqual(count(f), 1, `${f} fetches`);
     return `Bob: ${JSON.stringify(bob)}`;
+  });
+
+  runner.test('Check all in demo mode: many calls in flight at once, each answered by its own reply', async () => {
+    await app.button('Demo: Alice').click({ timeout: TIMEOUT });
+    await poll(async () => (await app.identity())?.includes('alice@'), { what: 'the demo account Alice', timeout: TIMEOUT });
+    const projects = ['skypilot-seed-demo', 'ml-team-demo', 'not-a-demo-project-1'];
+    const area = page.getByLabel('Projects to check', { exact: true });
+    await area.fill(projects.join('\n'));
+    await app.button('Check all').click({ timeout: TIMEOUT });
+    await poll(async () => (await app.textOfTestId('sweep-progress'))?.startsWith('3 of 3 done'), { timeout: TIMEOUT, interval: 100, what: 'the demo sweep to finish' });
+    const rows = await page.evaluate(() => Object.fromEntries([...document.querySelectorAll('[data-testid="sweep-table"] tbody tr')]
+      .map((tr) => [tr.dataset.project, Object.fromEntries([...tr.querySelectorAll('td[data-topic]')].map((td) => [td.dataset.topic, td.innerText.trim()]))])));
+    assertEqual(Object.keys(rows).sort(), [...projects].sort(), 'one row per project');
+    // The seed story, as the single check gave it; a project the demo does not know is Unknown.
+    assert(/missing/.test(rows['skypilot-seed-demo'].compute), `seed Compute: ${rows['skypilot-seed-demo'].compute}`);
+    assertEqual(rows['skypilot-seed-demo'].storage, 'Ready', 'seed Storage');
+    assertEqual(rows['not-a-demo-project-1'].compute, 'Unknown', 'a project the demo does not know');
+    for (const f of WORKER_FILES) assertEqual(count(f), 1, `${f} fetches`);
+    assertEqual(pageRequestsAtGoogle().length, 0, 'page requests at Google in demo mode');
+    return JSON.stringify(rows);
   });
 
   runner.test('a demo worker whose wasm cannot load is an error on the page, never a verdict', async () => {
