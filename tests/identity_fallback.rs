@@ -224,3 +224,56 @@ fn connect_src_lists_exactly_the_hosts_the_token_is_sent_to() {
     assert_eq!(hosts, expected);
     assert!(!policy.iter().any(|l| l.contains("'unsafe-inline'")));
 }
+
+/// A transport whose requests never leave the app (demo mode's worker did not start).
+struct NeverSent {
+    sent: RefCell<Vec<String>>,
+}
+
+impl Transport for NeverSent {
+    fn send(&self, request: Request) -> impl Future<Output = Result<Response, NetError>> {
+        self.sent.borrow_mut().push(request.url.clone());
+        ready(Err(NetError::NotSent(
+            "the demo's simulated Google did not start".into(),
+        )))
+    }
+
+    fn sleep(&self, _millis: u32) -> impl Future<Output = ()> {
+        ready(())
+    }
+}
+
+#[test]
+fn a_request_that_never_left_the_app_is_not_asked_not_retried_and_not_a_network_failure() {
+    let transport = NeverSent {
+        sent: RefCell::default(),
+    };
+    let error = block_on(check::lookup_identity(&transport, DEMO_TOKEN_ALICE, 0)).unwrap_err();
+    assert!(matches!(error, ApiError::NotSent { .. }), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        "Not asked: the demo's simulated Google did not start."
+    );
+    // Sent once: no retry, and no userinfo fallback (which is for an unreachable tokeninfo).
+    assert_eq!(*transport.sent.borrow(), vec![TOKENINFO.to_owned()]);
+    // A check over it says the same for everything it asked, and holds no verdict.
+    let findings = block_on(check::run(
+        &transport,
+        &plan(),
+        DEMO_TOKEN_ALICE,
+        check::TokenScope::Full,
+    ));
+    assert!(findings
+        .described_errors(&plan())
+        .iter()
+        .all(|e| e.contains("Not asked")));
+    assert!(!findings.described_errors(&plan()).is_empty());
+    for v in gcp_preflight::core::verdict::verdicts(&plan(), &findings) {
+        assert_eq!(
+            v.status,
+            gcp_preflight::core::verdict::Status::Unknown,
+            "{:?}",
+            v.topic
+        );
+    }
+}

@@ -246,6 +246,9 @@ pub async fn send<T: Transport>(transport: &T, request: Request) -> Result<Strin
             Err(super::http::NetError::Network(detail)) => {
                 (Err(ApiError::Network { detail }), attempt < 2)
             }
+            Err(super::http::NetError::NotSent(reason)) => {
+                (Err(ApiError::NotSent { reason }), false)
+            }
             Ok(response) if (200..300).contains(&response.status) => (Ok(response.body), false),
             Ok(response) => {
                 let error = GoogleError::from_response(response.status, &response.body);

@@ -87,6 +87,9 @@ pub enum NetError {
     /// The browser refused or could not complete the request: offline, DNS, TLS, or a CORS
     /// failure (which the browser deliberately does not tell apart).
     Network(String),
+    /// The request never left the app, for a reason that is not the network's (demo mode's
+    /// simulation did not start): shown as "Not asked: …", and not retried.
+    NotSent(String),
 }
 
 /// Sends [`Request`]s and waits; implemented by the browser's `fetch` and by [`crate::core::demo`].

@@ -3,9 +3,9 @@
 //! demo request, so that the simulation is not in the page's first load.
 //!
 //! Each request becomes a [`DemoCall`] with an id; the worker's [`DemoReply`] with that id
-//! completes it. A worker that cannot load or fails completes every call in flight with a
-//! network error (shown as that error, never as a verdict), and the next request starts a fresh
-//! worker.
+//! completes it. A worker that cannot load or fails completes every call in flight with
+//! [`NetError::NotSent`] ("Not asked: …", never a verdict, and not about the user's network),
+//! and the next request starts a fresh worker.
 
 use super::worker::LazyWorker;
 use crate::core::demo_wire::{DemoCall, DemoReply, READY};
@@ -40,7 +40,7 @@ impl DemoClient {
         // Wraps long before u32::MAX (`NOT_A_CALL`), which no call ever gets.
         self.next_id.set((id + 1) % (u32::MAX / 2));
         let call = DemoCall::from_request(id, request)
-            .map_err(|refused| NetError::Network(refused.to_string()))?;
+            .map_err(|refused| NetError::NotSent(refused.to_string()))?;
         let (answer, answered) = oneshot::channel();
         self.waiting.borrow_mut().insert(id, answer);
         let sent = {
@@ -54,12 +54,12 @@ impl DemoClient {
         if !sent {
             self.waiting.borrow_mut().remove(&id);
             *self.worker.borrow_mut() = None;
-            return Err(NetError::Network(WORKER_FAILED.into()));
+            return Err(NetError::NotSent(WORKER_FAILED.into()));
         }
-        // A dropped sender (the worker failed) is a network error, never an answer.
+        // A dropped sender (the worker failed) is an error, never an answer.
         answered
             .await
-            .map_err(|_| NetError::Network(WORKER_FAILED.into()))
+            .map_err(|_| NetError::NotSent(WORKER_FAILED.into()))
     }
 }
 

@@ -135,6 +135,11 @@ pub fn use_warmup(
                                                     detail,
                                                 })
                                             }
+                                            Err(NetError::NotSent(reason)) => {
+                                                Err(crate::core::google_error::ApiError::NotSent {
+                                                    reason,
+                                                })
+                                            }
                                         };
                                         let project = plan.project.as_str().to_owned();
                                         if let Some(text) =
