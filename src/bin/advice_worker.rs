@@ -12,13 +12,12 @@
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    use gcp_preflight::core::advice_wire::{AdviceDesk, RoleFile, READY};
+    use gcp_preflight::core::advice_wire::{AdviceDesk, RoleFile};
     use std::cell::RefCell;
     use std::rc::Rc;
-    use wasm_bindgen::closure::Closure;
     use wasm_bindgen::JsCast;
     use wasm_bindgen_futures::{spawn_local, JsFuture};
-    use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, Response};
+    use web_sys::{DedicatedWorkerGlobalScope, Response};
 
     /// The role file's text, or one line saying why there is none.
     async fn fetch_text(
@@ -55,15 +54,12 @@ fn main() {
         }
     }
 
-    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let desk = Rc::new(RefCell::new(AdviceDesk::default()));
-    let reply_to = scope.clone();
-    let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
-        let request = event.data().as_string().unwrap_or_default();
+    gcp_preflight::gcp::worker::serve(move |scope, request| {
         let (replies, fetch) = desk.borrow_mut().on_message(&request);
-        post_all(&reply_to, replies);
+        post_all(scope, replies);
         if let Some(file) = fetch {
-            let (desk, scope) = (desk.clone(), reply_to.clone());
+            let (desk, scope) = (desk.clone(), scope.clone());
             spawn_local(async move {
                 let fetched = fetch_text(&scope, file).await;
                 let replies = desk.borrow_mut().on_fetched(file, fetched);
@@ -71,11 +67,6 @@ fn main() {
             });
         }
     });
-    scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    // The handler lives as long as the worker does.
-    on_message.forget();
-    // Messages posted while the wasm was loading found no handler: tell the page to send now.
-    let _ = scope.post_message(&READY.into());
 }
 
 #[cfg(not(target_arch = "wasm32"))]

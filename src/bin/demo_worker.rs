@@ -11,25 +11,14 @@
 #[cfg(target_arch = "wasm32")]
 fn main() {
     use gcp_preflight::core::demo::{demo_world, SimulatedGoogle};
-    use gcp_preflight::core::demo_wire::{answer, READY};
-    use wasm_bindgen::closure::Closure;
-    use wasm_bindgen::JsCast;
-    use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+    use gcp_preflight::core::demo_wire::answer;
 
-    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let google = SimulatedGoogle::new(demo_world());
-    let reply_to = scope.clone();
-    let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
-        let call = event.data().as_string().unwrap_or_default();
+    gcp_preflight::gcp::worker::serve(move |scope, call| {
         let reply = answer(&google, &call);
         // Posting a string to our own page cannot fail in a way we could report elsewhere.
-        let _ = reply_to.post_message(&reply.into());
+        let _ = scope.post_message(&reply.into());
     });
-    scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    // The handler lives as long as the worker does.
-    on_message.forget();
-    // Messages posted while the wasm was loading found no handler: tell the page to send now.
-    let _ = scope.post_message(&READY.into());
 }
 
 #[cfg(not(target_arch = "wasm32"))]

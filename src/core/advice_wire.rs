@@ -16,9 +16,7 @@ use super::roles::RoleIndex;
 use super::verdict::{Topic, Verdict};
 use serde::{Deserialize, Serialize};
 
-/// What the worker posts once its message handler is in place; the page holds its requests
-/// until then (a message that arrives while the worker's wasm is still loading would be lost).
-pub const READY: &str = "ready";
+pub use super::worker_wire::READY;
 
 /// The id of the reply to a message that was not an [`AdviceRequest`]: never a question's id.
 pub const NOT_A_REQUEST: u32 = u32::MAX;

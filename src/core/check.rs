@@ -243,11 +243,10 @@ pub async fn send<T: Transport>(transport: &T, request: Request) -> Result<Strin
     let mut attempt = 1;
     loop {
         let (result, retry_allowed) = match transport.send(request.clone()).await {
-            Err(super::http::NetError::Network(detail)) => {
-                (Err(ApiError::Network { detail }), attempt < 2)
-            }
-            Err(super::http::NetError::NotSent(reason)) => {
-                (Err(ApiError::NotSent { reason }), false)
+            // A dropped connection is sent once more; what never left the app is not.
+            Err(error) => {
+                let retry = matches!(error, super::http::NetError::Network(_)) && attempt < 2;
+                (Err(ApiError::from(error)), retry)
             }
             Ok(response) if (200..300).contains(&response.status) => (Ok(response.body), false),
             Ok(response) => {

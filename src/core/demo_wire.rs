@@ -16,9 +16,7 @@ use super::demo::{is_demo_token, SimulatedGoogle};
 use super::http::{Auth, Body, Method, Request, Response};
 use serde::{Deserialize, Serialize};
 
-/// What the worker posts once its message handler is in place; the page holds its calls until
-/// then (a message that arrives while the worker's wasm is still loading would be lost).
-pub const READY: &str = "ready";
+pub use super::worker_wire::READY;
 
 /// The id of the reply to a message that was not a [`DemoCall`]: never a call's id.
 pub const NOT_A_CALL: u32 = u32::MAX;

@@ -347,6 +347,16 @@ fn project_from_message(message: &str) -> Option<String> {
     (!digits.is_empty()).then_some(digits)
 }
 
+impl From<super::http::NetError> for ApiError {
+    /// A request that got no HTTP answer: the network's failure, or one that never left the app.
+    fn from(error: super::http::NetError) -> Self {
+        match error {
+            super::http::NetError::Network(detail) => ApiError::Network { detail },
+            super::http::NetError::NotSent(reason) => ApiError::NotSent { reason },
+        }
+    }
+}
+
 impl ApiError {
     /// The parsed Google error, if there is one.
     pub fn google(&self) -> Option<&GoogleError> {

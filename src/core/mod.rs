@@ -32,6 +32,7 @@ pub mod sweep;
 pub mod token;
 pub mod verdict;
 pub mod warmup;
+pub mod worker_wire;
 
 /// Builds an ordered collection by inserting each item. `collect()` into a `BTreeMap` or
 /// `BTreeSet` sorts first, which adds a sort routine per element type to the wasm bundle.

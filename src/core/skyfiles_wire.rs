@@ -14,9 +14,7 @@ pub const CONFIG_NAME: &str = "config.yaml";
 /// See [`CONFIG_NAME`].
 pub const TASK_NAME: &str = "task.yaml";
 
-/// What the worker posts once its message handler is in place; the page holds its requests
-/// until then (a message that arrives while the worker's wasm is still loading would be lost).
-pub const READY: &str = "ready";
+pub use super::worker_wire::READY;
 
 /// The texts of the two fields, tagged so a late answer to older texts can be told apart.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,7 +8,7 @@
 //! and the next request starts a fresh worker.
 
 use super::worker::LazyWorker;
-use crate::core::demo_wire::{DemoCall, DemoReply, READY};
+use crate::core::demo_wire::{DemoCall, DemoReply};
 use crate::core::http::{NetError, Request, Response};
 use futures::channel::oneshot;
 use std::cell::{Cell, RefCell};
@@ -67,7 +67,6 @@ fn start_worker(waiting: Waiting) -> Option<LazyWorker> {
     let on_failure = waiting.clone();
     LazyWorker::start(
         WORKER_URL,
-        READY,
         move |text| {
             if let Some(reply) = DemoReply::from_json(&text) {
                 if let Some(answer) = waiting.borrow_mut().remove(&reply.id) {

@@ -1,16 +1,16 @@
-//! A web worker of the app's own wasm (Trunk `data-type="worker"`, `data-loader-shim`), started
-//! on first use so that its code is not in the page's first load: the SkyPilot-file reader
-//! (`src/ui/skyfiles.rs`) and the fix advice (`src/ui/advice.rs`).
+//! Web workers of the app's own wasm (Trunk `data-type="worker"`, `data-loader-shim`), started
+//! on first use so that their code is not in the page's first load: the SkyPilot-file reader
+//! (`src/ui/skyfiles.rs`), the fix advice (`src/ui/advice.rs`) and demo mode's simulated Google
+//! (`src/gcp/demo.rs`). The page's side is [`LazyWorker`]; the worker's side is [`serve`].
 //!
-//! Messages are JSON text both ways. A worker posts a ready word first: until then its wasm, and
-//! so its message handler, is still loading and a message would be lost, so the page holds what
-//! it sends and posts it on that word.
+//! The protocol is [`crate::core::worker_wire`]: JSON text both ways, and [`READY`] first.
 
+use crate::core::worker_wire::READY;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
-use web_sys::{Event, MessageEvent, Worker};
+use web_sys::{DedicatedWorkerGlobalScope, Event, MessageEvent, Worker};
 
 /// A running worker and the handlers it calls (terminated when dropped).
 pub struct LazyWorker {
@@ -28,11 +28,10 @@ pub struct LazyWorker {
 
 impl LazyWorker {
     /// Starts the worker whose loader is at `url` (relative to the page, so a sub-path works).
-    /// `on_reply` gets every message after `ready_word`; `on_failure` is called when the worker
+    /// `on_reply` gets every message after [`READY`]; `on_failure` is called when the worker
     /// cannot load or fails, or a held message cannot be posted. `None` if it cannot be created.
     pub fn start(
         url: &str,
-        ready_word: &'static str,
         on_reply: impl Fn(String) + 'static,
         on_failure: impl Fn() + 'static,
     ) -> Option<LazyWorker> {
@@ -51,7 +50,7 @@ impl LazyWorker {
             let on_failure = on_failure.clone();
             Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
                 let text = event.data().as_string().unwrap_or_default();
-                if text != ready_word {
+                if text != READY {
                     on_reply(text);
                     return;
                 }
@@ -110,4 +109,19 @@ impl Drop for LazyWorker {
     fn drop(&mut self) {
         self.worker.terminate();
     }
+}
+
+/// The worker's side, in its `main`: hands every message text from the page to `on_message`
+/// (with the scope, to post replies on) for the worker's life, then posts [`READY`].
+pub fn serve(on_message: impl Fn(&DedicatedWorkerGlobalScope, String) + 'static) {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let reply_to = scope.clone();
+    let handler = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
+        on_message(&reply_to, event.data().as_string().unwrap_or_default());
+    });
+    scope.set_onmessage(Some(handler.as_ref().unchecked_ref()));
+    // The handler lives as long as the worker does.
+    handler.forget();
+    // Messages posted while the wasm was loading found no handler: tell the page to send now.
+    let _ = scope.post_message(&READY.into());
 }

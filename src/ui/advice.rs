@@ -8,7 +8,7 @@
 //! life of the page, so every card (and the reports) share one download; an [`Advice`] outside a
 //! provider wraps itself in one. This file only shows the answers.
 
-use crate::core::advice_wire::{AdviceQuery, AdviceReply, AdviceRequest, RoleFile, READY};
+use crate::core::advice_wire::{AdviceQuery, AdviceReply, AdviceRequest, RoleFile};
 use crate::core::names::ProjectId;
 use crate::core::plan::Plan;
 use crate::core::report::{Report, VerdictAdvice};
@@ -154,7 +154,6 @@ fn start_worker(dispatch: UseReducerDispatcher<RoleData>) -> Option<LazyWorker> 
     let on_failure = dispatch.clone();
     LazyWorker::start(
         WORKER_URL,
-        READY,
         move |text| {
             if let Some(reply) = AdviceReply::from_json(&text) {
                 dispatch.dispatch(RoleDataAction::Answered(

@@ -11,7 +11,7 @@
 use super::state::{Action, Field, State};
 use crate::core::catalog::Options;
 use crate::core::skyfiles::{Derivation, GcpTarget, Setting, SkyFiles};
-use crate::core::skyfiles_wire::{ReadReply, ReadRequest, READY};
+use crate::core::skyfiles_wire::{ReadReply, ReadRequest};
 use crate::gcp::worker::LazyWorker;
 use std::rc::Rc;
 use wasm_bindgen_futures::JsFuture;
@@ -27,7 +27,6 @@ fn start_reader(dispatch: UseReducerDispatcher<State>) -> Result<LazyWorker, Str
     let on_failure = dispatch.clone();
     LazyWorker::start(
         WORKER_URL,
-        READY,
         move |text| {
             if let Some(reply) = ReadReply::from_json(&text) {
                 dispatch.dispatch(Action::SkyRead {

@@ -7,7 +7,7 @@
 use crate::core::cache::{self, CacheKey, Lookup};
 use crate::core::check::TokenScope;
 use crate::core::google_error::GoogleError;
-use crate::core::http::{NetError, Transport};
+use crate::core::http::Transport;
 use crate::core::plan::Plan;
 use crate::core::warmup;
 use crate::gcp::{AppTransport, Cancellable};
@@ -130,16 +130,7 @@ pub fn use_warmup(
                                             Ok(r) => {
                                                 Err(GoogleError::from_response(r.status, &r.body))
                                             }
-                                            Err(NetError::Network(detail)) => {
-                                                Err(crate::core::google_error::ApiError::Network {
-                                                    detail,
-                                                })
-                                            }
-                                            Err(NetError::NotSent(reason)) => {
-                                                Err(crate::core::google_error::ApiError::NotSent {
-                                                    reason,
-                                                })
-                                            }
+                                            Err(error) => Err(error.into()),
                                         };
                                         let project = plan.project.as_str().to_owned();
                                         if let Some(text) =

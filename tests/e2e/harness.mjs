@@ -171,6 +171,28 @@ export function createRunner({ onFailure } = {}) {
 }
 
 /**
+ * What a suite about the page's web workers watches in `browser` (from launchBrowser): `fetched`,
+ * the path of every request of the page and of its workers (the context sees both), with
+ * `count(fileName)`; the page's Content-Security-Policy console complaints and its uncaught
+ * errors; and a runner that saves a screenshot named `<suite>-<test>.png` in the temp folder
+ * when a test fails.
+ */
+export function watchWorkerSuite(browser, suite) {
+  const { page, context } = browser;
+  const fetched = [];
+  context.on('request', (r) => fetched.push(new URL(r.url()).pathname));
+  const cspComplaints = [];
+  page.on('console', (m) => { if (/Content[- ]Security[- ]Policy/i.test(m.text())) cspComplaints.push(m.text()); });
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  const runner = createRunner({
+    onFailure: async (name) => page.screenshot({ path: path.join(os.tmpdir(), `${suite}-${name.slice(0, 30).replace(/\W+/g, '-')}.png`), fullPage: true }),
+  });
+  const count = (name) => fetched.filter((f) => f.split('/').pop() === name).length;
+  return { runner, fetched, count, cspComplaints, pageErrors };
+}
+
+/**
  * Starts the static server for `dir` (which checks index.html first), the fake Google and
  * Chromium, runs `fn({ site, fake, browser })`, and always stops whatever was started.
  */
