@@ -276,7 +276,8 @@ async function main() {
       for (const u of refs) assert(u.startsWith('./'), `not relative: ${u}`);
       assert(refs.some((u) => /^\.\/loader-[0-9a-f]{16}\.js$/.test(u)), `no external loader in ${JSON.stringify(refs)}`);
       const loader = fs.readFileSync(path.join(dist, refs.find((u) => u.includes('loader-'))), 'utf8');
-      assert(/from '\.\/gcp-preflight-[0-9a-f]{16}\.js'/.test(loader) && /'\.\/gcp-preflight-[0-9a-f]{16}_bg\.wasm'/.test(loader),
+      // Trunk's hash is hex without leading zeros: 15 digits in one build of 16 (deploy/nginx.conf).
+      assert(/from '\.\/gcp-preflight-[0-9a-f]{8,16}\.js'/.test(loader) && /'\.\/gcp-preflight-[0-9a-f]{8,16}_bg\.wasm'/.test(loader),
         `the loader's imports are not relative: ${loader}`);
       assert(!/<script(?![^>]*\bsrc=)[^>]*>/i.test(indexOnDisk.toString('utf8')), 'index.html still has an inline <script>');
     });
